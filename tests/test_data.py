@@ -1,0 +1,130 @@
+"""picaboo.data and picaboo.batches beyond the notebooks: the shipped sample files, the default corpus in a fresh cache,
+the `picaboo data` command, token files and the sampler."""
+import importlib.machinery
+import json
+import sys
+import types
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from picaboo import batches, data
+from picaboo.cli import main
+
+DATASETS = Path(__file__).resolve().parents[1] / "datasets"
+
+
+class ByteTokenizer:
+    "Stand-in tokenizer: one id per UTF-8 byte, plus end-of-text 256."
+    vocab_size, eot_id = 257, 256
+    def encode(self, text): return list(text.encode("utf-8"))
+
+
+def test_sample_epub_reads_back_as_the_sample_text():
+    text = data.read_text_file(DATASETS / "sample.txt")
+    assert 2_000 < len(text) < 20_000
+    book = data.read_epub(DATASETS / "sample.epub")
+    assert book == text.replace("# ", "").strip()
+    assert [d.title for d in data.load_documents(DATASETS)] == ["sample", "sample"]  # .epub and .txt, sorted
+
+
+def test_write_epub_round_trip(tmp_path):
+    text = "# One\n\nCaf\u00e9 & <b>bold</b> \u2014 \U0001F600 \u4e2d\u6587.\n\nTwo\nlines.\n\n# Two\n\nEnd."
+    path = data.write_epub(text, tmp_path / "book.epub", title="T")
+    assert data.read_epub(path) == text.replace("# ", "")
+    assert zipfile.ZipFile(path).read("mimetype") == b"application/epub+zip"
+    plain = "No headings here.\n\nJust two paragraphs."
+    assert data.read_epub(data.write_epub(plain, tmp_path / "plain.epub", title="Plain")) == plain
+    with pytest.raises(ValueError, match="text is empty"): data.write_epub(" \n", tmp_path / "empty.epub", title="E")
+
+
+def test_epub2_toc_page_in_the_guide_is_dropped(tmp_path):
+    "EPUB 2 books put an HTML table of contents in the spine and name it in the guide: it is not text."
+    from ebooklib import epub
+    book = epub.EpubBook()
+    book.set_identifier("x"); book.set_title("T"); book.set_language("en")
+    toc = epub.EpubHtml(title="Contents", file_name="toc.xhtml"); toc.content = "<h1>Contents</h1><p>1. Start</p>"
+    ch = epub.EpubHtml(title="Start", file_name="start.xhtml"); ch.content = "<h1>Start</h1><p>Text.</p>"
+    for item in (toc, ch, epub.EpubNcx()): book.add_item(item)
+    book.toc, book.spine = [ch], [toc, ch]
+    book.guide = [{"href": "toc.xhtml", "title": "Contents", "type": "toc"}]
+    epub.write_epub(str(tmp_path / "b.epub"), book)
+    assert data.read_epub(tmp_path / "b.epub") == "Start\n\nText."
+
+
+def test_datasets_readme_names_every_source():
+    readme = (DATASETS / "README.md").read_text(encoding="utf-8")
+    for needle in ["pydoc_data", "sample.txt", "sample.epub", "tiny Shakespeare", "Gutenberg", "picaboo data"]:
+        assert needle in readme, needle
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PICABOO_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_default_corpus_in_a_fresh_cache(cache, capsys):
+    assert data.default_corpus_dir().is_relative_to(cache)
+    assert main(["data", "corpus"]) == 0
+    out = capsys.readouterr().out
+    manifest = json.loads((data.default_corpus_dir() / "manifest.json").read_text(encoding="utf-8"))
+    assert str(data.default_corpus_dir()) in out and manifest["python"] == sys.version.split()[0]
+    assert 0.8e6 < manifest["bytes"] < 2e6 and manifest["topics"] is True
+    assert len(data.load_default_corpus().encode()) == manifest["bytes"]
+    docs = data.load_documents()  # None means the default corpus
+    assert docs[0].source == "topics" and docs[-1].source == "docstring"
+
+
+def test_cli_info(capsys):
+    assert main(["data", "info", str(DATASETS / "sample.txt")]) == 0
+    assert "1 documents" in capsys.readouterr().out
+    assert main(["data", "info", str(DATASETS / "missing.txt")]) == 2
+    assert capsys.readouterr().err.startswith("picaboo data: error: no such corpus")
+
+
+def test_cli_encode_writes_train_and_val(tmp_path, monkeypatch, capsys):
+    stub = types.ModuleType("picaboo.tokenizer")
+    stub.__spec__ = importlib.machinery.ModuleSpec("picaboo.tokenizer", None)  # what the CLI's find_spec looks at
+    stub.load_tokenizer = lambda folder: ByteTokenizer()
+    monkeypatch.setitem(sys.modules, "picaboo.tokenizer", stub)
+    out = tmp_path / "tokens"
+    assert main(["data", "encode", str(DATASETS / "sample.txt"), "--tokenizer", "tok", "--out", str(out)]) == 0
+    train, val = batches.load_bin(out / "train.bin"), batches.load_bin(out / "val.bin")
+    text = data.read_text_file(DATASETS / "sample.txt")
+    assert len(train) + len(val) == len(text.encode()) + 2  # one end-of-text after each part (tail split)
+    meta = json.loads((out / "train.json").read_text())
+    assert meta["split"] == "tail" and meta["tokenizer_dir"] == "tok" and meta["dtype"] == "uint16"
+    assert "train.bin" in capsys.readouterr().out
+
+
+def test_sampler_over_a_bin_file(tmp_path):
+    path = batches.encode_to_bin((f"doc {i} " * 50 for i in range(100)), ByteTokenizer(), tmp_path / "c.bin", chunk_size=1000)
+    sampler = batches.RandomWindowSampler(path, batch_size=3, context_length=16, seed=5)
+    state = sampler.state_dict()
+    torch.save(state, tmp_path / "state.pt")  # goes into a checkpoint
+    drawn = [next(sampler) for _ in range(4)]
+    fresh = batches.RandomWindowSampler(np.asarray(batches.load_bin(path)), 3, 16)
+    fresh.load_state_dict(torch.load(tmp_path / "state.pt", weights_only=True))
+    for (x, y), (fx, fy) in zip(drawn, [next(fresh) for _ in range(4)]):
+        assert torch.equal(x, fx) and torch.equal(y, fy) and x.is_contiguous() and y.is_contiguous()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_sampler_on_cuda():
+    sampler = batches.RandomWindowSampler(np.arange(1000, dtype=np.uint16), 4, 8, device="cuda")
+    x, y = next(sampler)
+    assert x.is_cuda and y.is_cuda and torch.equal(y.cpu(), x.cpu() + 1)
+
+
+def test_default_corpus_is_the_same_in_any_process(tmp_path):
+    "Libraries that patch stdlib classes (fastcore patches pathlib.Path) must not change the corpus."
+    import subprocess
+    import fastcore.xtras  # noqa: F401  (patches Path with extra methods in this process)
+    here = json.loads((data.build_default_corpus(tmp_path / "here") / "manifest.json").read_text())["sha256"]
+    code = f"from picaboo import data; print(data.build_default_corpus({str(tmp_path / 'fresh')!r}))"
+    fresh = Path(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip())
+    assert json.loads((fresh / "manifest.json").read_text())["sha256"] == here

@@ -1,0 +1,142 @@
+"""PicabooLM beyond the notebook's checks: bf16 safety, torch.compile graph capture, devices, resizing, cache ops."""
+import pytest
+import torch
+
+from picaboo.attention import KVCache
+from picaboo.model import PicabooLM, PicabooLMParams
+
+ENCODINGS = ["learned", "sinusoidal", "rope"]
+
+
+def tiny(**kw):
+    torch.manual_seed(0)
+    return PicabooLM(PicabooLMParams.preset("tiny", context_length=32, **kw)).eval()
+
+
+@pytest.mark.parametrize("pos_encoding", ENCODINGS)
+def test_bf16_autocast_with_cache_and_mask(pos_encoding):
+    m = tiny(pos_encoding=pos_encoding)
+    x = torch.randint(0, 2048, (2, 10))
+    mask = torch.ones(2, 10, dtype=torch.long); mask[0, :3] = 0
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        cache = m.new_kv_cache(2)
+        logits = m(x, kv_cache=cache, attention_mask=mask)
+        step = m(x[:, :1], kv_cache=cache, attention_mask=torch.cat([mask, torch.ones(2, 1, dtype=torch.long)], 1))
+    assert logits.dtype == torch.bfloat16 and step.shape == (2, 1, 2048)
+    assert cache.keys[0].dtype == torch.bfloat16 and torch.isfinite(step.float()).all()
+    ref = m(x, attention_mask=mask)
+    assert (logits.float() - ref).abs().max() < 0.1
+
+
+@pytest.mark.parametrize("pos_encoding", ENCODINGS)
+def test_bf16_weights(pos_encoding):
+    m = tiny(pos_encoding=pos_encoding).to(torch.bfloat16)
+    assert m.lm_head.weight is m.tok_emb.weight  # still tied after the dtype change
+    x = torch.randint(0, 2048, (2, 12))
+    logits, loss = m(x, x)
+    assert logits.dtype == torch.bfloat16 and torch.isfinite(loss)
+    loss.backward()
+
+
+@pytest.mark.parametrize("pos_encoding", ENCODINGS)
+def test_compile_captures_one_graph(pos_encoding):
+    m = tiny(pos_encoding=pos_encoding).train()
+    compiled = torch.compile(m, backend="eager", fullgraph=True)  # fullgraph: any graph break is an error
+    x = torch.randint(0, 2048, (2, 16))
+    _, loss = compiled(x, x)
+    _, ref = m(x, x)
+    torch.testing.assert_close(loss, ref)
+
+
+def test_device_errors():
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="not available"):
+            PicabooLM(PicabooLMParams.preset("tiny", device="cuda"))
+    assert PicabooLM(PicabooLMParams.preset("tiny", device="auto")).device.type in ("cpu", "cuda", "mps")
+    with pytest.raises(ValueError, match="not a torch device"):
+        PicabooLMParams(device="gpu")
+
+
+def test_params_errors():
+    with pytest.raises(ValueError, match="unknown preset"):
+        PicabooLMParams.preset("huge")
+    with pytest.raises(ValueError, match="unknown PicabooLMParams field"):
+        PicabooLMParams.from_dict({"vocab_size": 10, "n_layer": 2})
+    with pytest.raises(ValueError, match="even head size"):
+        PicabooLMParams(d_model=12, num_heads=4, pos_encoding="rope")
+    with pytest.raises(ValueError, match="dropout_rate"):
+        PicabooLMParams(dropout_rate=1.0)
+
+
+def test_context_overflow_is_a_clear_error():
+    m = tiny()
+    with pytest.raises(ValueError, match="exceed context_length 32"):
+        m(torch.zeros(1, 33, dtype=torch.long))
+    cache = m.new_kv_cache(1)
+    m(torch.zeros(1, 30, dtype=torch.long), kv_cache=cache)
+    with pytest.raises(ValueError, match="30 cached"):
+        m(torch.zeros(1, 3, dtype=torch.long), kv_cache=cache)
+    with pytest.raises(ValueError, match="attention_mask must have shape"):
+        m(torch.zeros(1, 2, dtype=torch.long), kv_cache=cache, attention_mask=torch.ones(1, 2))
+
+
+@pytest.mark.parametrize("tie_weights", [True, False])
+def test_resize_token_embeddings(tmp_path, tie_weights):
+    m = tiny(tie_weights=tie_weights)
+    x = torch.randint(0, 2048, (1, 8))
+    before = m(x)
+    m.resize_token_embeddings(2050)
+    assert m.params.vocab_size == 2050 and m.tok_emb.weight.shape == (2050, 128)
+    assert (m.lm_head.weight is m.tok_emb.weight) == tie_weights
+    torch.testing.assert_close(m(x)[..., :2048], before)
+    m.save_pretrained(tmp_path)
+    again = PicabooLM.from_pretrained(tmp_path, vocab_size=2050)
+    torch.testing.assert_close(again(x), m(x))
+    with pytest.raises(ValueError, match="grow"):
+        m.resize_token_embeddings(100)
+
+
+def test_cache_crop_and_select():
+    m = tiny(pos_encoding="rope")
+    x = torch.randint(0, 2048, (3, 12))
+    full = m(x)
+    cache = m.new_kv_cache(3)
+    m(x[:, :10], kv_cache=cache)
+    cache.crop(8)  # forget two tokens, feed them again
+    torch.testing.assert_close(m(x[:, 8:], kv_cache=cache), full[:, 8:], atol=1e-5, rtol=1e-5)
+    cache.crop(11).select(torch.tensor([2, 0]))  # keep rows 2 and 0 (beam search reorders like this)
+    torch.testing.assert_close(m(x[[2, 0], 11:], kv_cache=cache), full[[2, 0], 11:], atol=1e-5, rtol=1e-5)
+    assert isinstance(cache, KVCache) and cache.length == 12
+
+
+def test_dropout_is_only_active_in_training():
+    m = tiny()
+    m.params.dropout_rate  # tiny has no dropout; build one that has
+    d = PicabooLM(PicabooLMParams.preset("tiny", dropout_rate=0.5, context_length=32))
+    x = torch.randint(0, 2048, (1, 8))
+    d.eval()
+    torch.testing.assert_close(d(x), d(x))
+    d.train()
+    assert not torch.allclose(d(x), d(x))
+
+
+@pytest.mark.parametrize("pos_encoding,tie_weights", [("learned", False), ("sinusoidal", True), ("rope", True)])
+def test_save_load_round_trip(tmp_path, pos_encoding, tie_weights):
+    m = tiny(pos_encoding=pos_encoding, tie_weights=tie_weights)
+    m.save_pretrained(tmp_path)
+    again = PicabooLM.from_pretrained(tmp_path)
+    x = torch.randint(0, 2048, (2, 9))
+    torch.testing.assert_close(again.eval()(x), m(x))
+    assert again.params == m.params
+
+
+def test_non_strict_load_keeps_what_matches(tmp_path):
+    m = tiny()
+    m.save_pretrained(tmp_path)
+    cfg = tmp_path / "config.json"
+    cfg.write_text(cfg.read_text().replace('"num_blocks": 4', '"num_blocks": 5'))
+    with pytest.raises(ValueError, match="missing in checkpoint: blocks.4"):
+        PicabooLM.from_pretrained(tmp_path)
+    loose = PicabooLM.from_pretrained(tmp_path, strict=False)
+    torch.testing.assert_close(loose.blocks[3].mlp.fc.weight, m.blocks[3].mlp.fc.weight)
+    assert loose.params.num_blocks == 5

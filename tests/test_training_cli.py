@@ -1,0 +1,54 @@
+"""`picaboo train` as a user runs it: a subprocess, a TOML config read as data, a resume, the printed locations."""
+import json, os, subprocess, sys
+from pathlib import Path
+
+from picaboo.checkpoint import load_checkpoint
+
+MODELS = Path(__file__).resolve().parents[1]/"models"
+
+def picaboo(*args, cwd):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-c", "import sys; from picaboo.cli import main; sys.exit(main(sys.argv[1:]))", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+def test_train_from_toml_config_then_resume(tmp_path):
+    (tmp_path/"notes.txt").write_text("The quick brown fox jumps over the lazy dog.\n" * 400, encoding="utf-8")
+    marker = tmp_path/"executed"
+    (tmp_path/"run.toml").write_text(f"""
+# a config is data: this file is parsed, never run ("{marker}" must not appear)
+[data]
+data = "notes.txt"
+tokenizer = "{MODELS}"
+out = "run"
+[model]
+preset = "tiny"
+context_length = 32
+num_blocks = 1
+[trainer]
+batch_size = 4
+max_steps = 4
+warmup_steps = 1
+eval_every = 2
+eval_batches = 1
+save_every = 2
+progress = false
+tracking = false
+""", encoding="utf-8")
+    r = picaboo("train", "--config", "run.toml", "--max-learning-rate", "0.002", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "checkpoints:" in r.stdout and str(Path("run")/"checkpoints"/"latest.pt") in r.stdout
+    assert "settings in run/config.json" in r.stdout.replace(os.sep, "/")
+    cfg = json.loads((tmp_path/"run"/"config.json").read_text())
+    assert cfg["trainer"]["max_learning_rate"] == 0.002 and cfg["model"]["context_length"] == 32
+    assert load_checkpoint(tmp_path/"run"/"checkpoints")["step"] == 4
+    r = picaboo("train", "--config", "run.toml", "--max-steps", "6", "--resume", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    ck = load_checkpoint(tmp_path/"run"/"checkpoints")
+    assert ck["step"] == 6 and len(ck["history"]["loss"]) == 6
+    assert not marker.exists()
+
+def test_bad_flag_values_are_one_line_errors(tmp_path):
+    (tmp_path/"bad.json").write_text('{"trainer": {"max_step": 3}}', encoding="utf-8")
+    r = picaboo("train", "--config", "bad.json", cwd=tmp_path)
+    assert r.returncode == 2 and "unknown key(s) ['max_step'] in [trainer]" in r.stderr and "Traceback" not in r.stderr
+    r = picaboo("train", "--tokenizer", "nowhere", cwd=tmp_path)
+    assert r.returncode == 2 and "no tokenizer at nowhere" in r.stderr

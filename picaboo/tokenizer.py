@@ -350,9 +350,9 @@ def _read_texts(paths:list[str], # files, folders, or "-" for standard input
                 recursive:bool=False, # look into subfolders
                ) -> list[str]:
     "The texts of `paths`, one per document; the embedded corpus when `paths` is empty."
-    from picaboo import data  # imported here: picaboo.data uses this module too
+    from picaboo import data, readers  # imported here: picaboo.data uses this module too
     if not paths: return [data.load_default_corpus()]
-    return [text for p in paths for text in ([sys.stdin.read()] if p == "-" else [d.text for d in data.load_documents(p, recursive=recursive)])]
+    return [text for p in paths for text in ([sys.stdin.read()] if p == "-" else [d.text for d in readers.load_documents(p, recursive=recursive)])]
 
 def _cli_train(args) -> int:
     specials = [ENDOFTEXT] if args.special is None else args.special

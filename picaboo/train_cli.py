@@ -112,7 +112,7 @@ def prepare_data(path, # a .txt/.epub file or folder (None: the embedded corpus)
                 ) -> tuple[Path, Path]:
     "Token files (train.bin, val.bin) for a corpus, encoded only if missing or out of date."
     from picaboo.batches import encode_to_bin, meta_path, split_documents, split_tail
-    from picaboo.data import load_documents
+    from picaboo.readers import load_documents
     if path is not None and (Path(path)/"train.bin").is_file():  # already encoded (e.g. by `picaboo data encode`)
         return Path(path)/"train.bin", Path(path)/"val.bin"
     out_dir, fp = Path(out_dir), _fingerprint(path, tokenizer, val_fraction, seed)

@@ -1,5 +1,5 @@
-"""picaboo.data and picaboo.batches beyond the notebooks: the shipped sample files, the default corpus in a fresh cache,
-the `picaboo data` command, token files and the sampler."""
+"""picaboo.data, picaboo.readers and picaboo.batches beyond the notebooks: the shipped sample files, the default corpus in a
+fresh cache, the `picaboo data` command, token files and the sampler."""
 import importlib.machinery
 import json
 import sys
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from picaboo import batches, data
+from picaboo import batches, data, readers
 from picaboo.cli import main
 
 DATASETS = Path(__file__).resolve().parents[1] / "datasets"
@@ -24,21 +24,21 @@ class ByteTokenizer:
 
 
 def test_sample_epub_reads_back_as_the_sample_text():
-    text = data.read_text_file(DATASETS / "sample.txt")
+    text = readers.read_text_file(DATASETS / "sample.txt")
     assert 2_000 < len(text) < 20_000
-    book = data.read_epub(DATASETS / "sample.epub")
+    book = readers.read_epub(DATASETS / "sample.epub")
     assert book == text.replace("# ", "").strip()
-    assert [d.title for d in data.load_documents(DATASETS)] == ["sample", "sample"]  # .epub and .txt, sorted
+    assert [d.title for d in readers.load_documents(DATASETS)] == ["sample", "sample"]  # .epub and .txt, sorted
 
 
 def test_write_epub_round_trip(tmp_path):
     text = "# One\n\nCaf\u00e9 & <b>bold</b> \u2014 \U0001F600 \u4e2d\u6587.\n\nTwo\nlines.\n\n# Two\n\nEnd."
-    path = data.write_epub(text, tmp_path / "book.epub", title="T")
-    assert data.read_epub(path) == text.replace("# ", "")
+    path = readers.write_epub(text, tmp_path / "book.epub", title="T")
+    assert readers.read_epub(path) == text.replace("# ", "")
     assert zipfile.ZipFile(path).read("mimetype") == b"application/epub+zip"
     plain = "No headings here.\n\nJust two paragraphs."
-    assert data.read_epub(data.write_epub(plain, tmp_path / "plain.epub", title="Plain")) == plain
-    with pytest.raises(ValueError, match="text is empty"): data.write_epub(" \n", tmp_path / "empty.epub", title="E")
+    assert readers.read_epub(readers.write_epub(plain, tmp_path / "plain.epub", title="Plain")) == plain
+    with pytest.raises(ValueError, match="text is empty"): readers.write_epub(" \n", tmp_path / "empty.epub", title="E")
 
 
 def test_epub2_toc_page_in_the_guide_is_dropped(tmp_path):
@@ -52,7 +52,7 @@ def test_epub2_toc_page_in_the_guide_is_dropped(tmp_path):
     book.toc, book.spine = [ch], [toc, ch]
     book.guide = [{"href": "toc.xhtml", "title": "Contents", "type": "toc"}]
     epub.write_epub(str(tmp_path / "b.epub"), book)
-    assert data.read_epub(tmp_path / "b.epub") == "Start\n\nText."
+    assert readers.read_epub(tmp_path / "b.epub") == "Start\n\nText."
 
 
 def test_datasets_readme_names_every_source():
@@ -75,7 +75,7 @@ def test_default_corpus_in_a_fresh_cache(cache, capsys):
     assert str(data.default_corpus_dir()) in out and manifest["python"] == sys.version.split()[0]
     assert 0.8e6 < manifest["bytes"] < 2e6 and manifest["topics"] is True
     assert len(data.load_default_corpus().encode()) == manifest["bytes"]
-    docs = data.load_documents()  # None means the default corpus
+    docs = readers.load_documents()  # None means the default corpus
     assert docs[0].source == "topics" and docs[-1].source == "docstring"
 
 
@@ -94,11 +94,25 @@ def test_cli_encode_writes_train_and_val(tmp_path, monkeypatch, capsys):
     out = tmp_path / "tokens"
     assert main(["data", "encode", str(DATASETS / "sample.txt"), "--tokenizer", "tok", "--out", str(out)]) == 0
     train, val = batches.load_bin(out / "train.bin"), batches.load_bin(out / "val.bin")
-    text = data.read_text_file(DATASETS / "sample.txt")
+    text = readers.read_text_file(DATASETS / "sample.txt")
     assert len(train) + len(val) == len(text.encode()) + 2  # one end-of-text after each part (tail split)
     meta = json.loads((out / "train.json").read_text())
     assert meta["split"] == "tail" and meta["tokenizer_dir"] == "tok" and meta["dtype"] == "uint16"
     assert "train.bin" in capsys.readouterr().out
+
+
+def test_special_token_text_is_ordinary_text_in_token_files(tmp_path):
+    "A document quoting <|endoftext|> encodes (encode() would refuse it); only the appended separators are end-of-text ids."
+    from picaboo.tokenizer import ENDOFTEXT, CharTokenizer, Tokenizer
+    docs = [f"GPT-2 ends documents with {ENDOFTEXT}, a special token.", "Another document, plain."]
+    for tok in (Tokenizer([ENDOFTEXT]), CharTokenizer([ENDOFTEXT])):
+        text = "\n\n".join(docs) * 3 + " ".join(ENDOFTEXT)  # training skips special tokens' text: give its characters apart too
+        tok.train(text, **({"num_merges": 20} if isinstance(tok, Tokenizer) else {}))
+        with pytest.raises(ValueError, match="special token"): tok.encode(docs[0])  # the policy encode_to_bin avoids
+        ids = batches.load_bin(batches.encode_to_bin(docs, tok, tmp_path / f"{type(tok).__name__}.bin")).tolist()
+        n_first = len(tok.encode_ordinary(docs[0]))
+        assert [i for i, t in enumerate(ids) if t == tok.eot_id] == [n_first, len(ids) - 1]
+        assert tok.decode(ids[:n_first]) == docs[0]
 
 
 def test_sampler_over_a_bin_file(tmp_path):

@@ -148,6 +148,7 @@ class TrainerParams:
     min_learning_rate:float = 6e-5  # LR floor at total_steps
     warmup_steps:int = 50  # linear warmup steps
     tokenizer:Any = None  # for samples, bits per byte and the checkpoint
+    max_time:float|None = None  # stop after the step that passes this many seconds of training (None: no limit)
     weight_decay:float = 0.1  # AdamW decay on matrices (when the trainer builds the optimizer)
     betas:tuple = (0.9, 0.95)  # AdamW betas
     eps:float = 1e-8  # AdamW epsilon
@@ -387,7 +388,7 @@ def _train(self) -> nn.Module:
     bar = tqdm(total=self.max_steps, initial=self.step, disable=not (p.progress and main), desc="train", dynamic_ncols=True)
     live = _LivePlot() if p.live_plot and main else None
     sample_every = p.eval_every if p.sample_every is None else p.sample_every
-    status = "FAILED"
+    status, started = "FAILED", time.monotonic()
     try:
         while self.step < self.max_steps:
             m = self._step()
@@ -397,7 +398,8 @@ def _train(self) -> nn.Module:
             if self.step % p.log_every == 0 or self.step == 1:
                 tracker.log_metrics({"train_loss": m["loss"], "lr": m["lr"], "grad_norm": m["grad_norm"], "tokens_per_s": m["tokens_per_s"]}, step=self.step)
                 if main and not p.progress: print(f"step {self.step:5d}/{self.max_steps} | loss {m['loss']:.4f} | lr {m['lr']:.2e} | norm {m['grad_norm']:.2f} | {m['tokens_per_s']:.0f} tok/s", flush=True)
-            last = self.step == self.max_steps
+            timed_out = p.max_time is not None and time.monotonic() - started >= p.max_time
+            last = self.step == self.max_steps or timed_out  # a timed-out step is a last step: evaluate, sample, save
             if self.val_batches and p.eval_every and (self.step % p.eval_every == 0 or last):
                 v = self._evaluate()
                 self.log(val_step=self.step, **v)
@@ -410,6 +412,7 @@ def _train(self) -> nn.Module:
                 self.log(sample_step=self.step, sample=text)
                 tracker.log_text(text, f"samples/step_{self.step:06d}.txt")
             if p.save_every and self.step % p.save_every == 0 and not last: self.save("latest.pt")
+            if timed_out: self.stop_reason = f"max_time ({p.max_time:g} s)"; break
         self.stop_reason = self.stop_reason or "max_steps"
         self.save("latest.pt")
         if main: self._finish(tracker)

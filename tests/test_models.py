@@ -39,7 +39,9 @@ def test_checkpoint_matches_config_and_tokenizer(folder):
     tok = load_tokenizer(folder)
     assert tok.vocab_size == params.vocab_size == card["tokenizer"]["vocab_size"]
     assert tok.special_tokens == card["tokenizer"]["special_tokens"]
-    assert tok.eot_id == tok.special_tokens[ENDOFTEXT] == params.vocab_size - 1  # <|endoftext|> is the last id
+    n = len(tok.special_tokens)  # <|endoftext|>, and the chat tokens in a chat model
+    assert sorted(tok.special_tokens.values()) == list(range(params.vocab_size - n, params.vocab_size))  # the last ids
+    assert tok.eot_id == tok.special_tokens[ENDOFTEXT]
     files = {f: hashlib.sha256((folder/f).read_bytes()).hexdigest() for f in card["tokenizer"]["sha256"]}
     assert files == card["tokenizer"]["sha256"], "the tokenizer files changed since the model was trained"
     assert tok.decode(tok.encode("def f(x):\n    return x")) == "def f(x):\n    return x"

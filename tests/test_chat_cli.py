@@ -1,0 +1,72 @@
+"""`picaboo chat` in a real pseudo-terminal (pexpect): a question and its streamed answer, the commands, Ctrl-C
+that stops a reply but not the REPL, and a clean exit at end of input. Plus the same program with a pipe."""
+import os, subprocess, sys
+from pathlib import Path
+
+import pytest
+
+pexpect = pytest.importorskip("pexpect", reason="pexpect (dev extra) drives the terminal")
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAT_MODEL, BASE_MODEL = ROOT/"models"/"picaboo-tiny-chat", ROOT/"models"/"picaboo-tiny"
+PICABOO = [sys.executable, "-c", "import sys; from picaboo.cli import main; sys.exit(main())"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "TERM": "dumb"}
+
+def spawn(*argv) -> "pexpect.spawn":
+    "`picaboo chat ...` on a fresh pseudo-terminal, as a user would start it."
+    child = pexpect.spawn(PICABOO[0], [*PICABOO[1:], "chat", *argv], cwd=str(ROOT), env=ENV, encoding="utf-8",
+                          timeout=60, dimensions=(40, 200))
+    child.expect("Ctrl-D leaves")
+    child.preamble = child.before  # what it printed before the banner's end (warnings on stderr included)
+    child.expect_exact("you> ")
+    return child
+
+def test_a_question_gets_a_streamed_answer_and_the_commands_work():
+    child = spawn("--ckpt", str(CHAT_MODEL), "--system", "You answer questions about Python.")
+    child.sendline("What does json.dumps do?")
+    child.expect_exact("picaboo> ")
+    child.expect_exact("you> ")  # the model closed its turn: the prompt is back
+    answer = child.before.strip()
+    assert len(answer) > 5 and "<|" not in answer, answer  # a real reply, no special token leaked into the text
+    child.sendline("/system")
+    child.expect_exact("(system prompt: 'You answer questions about Python.')")
+    child.sendline("/reset")
+    child.expect_exact("(conversation cleared)")
+    child.sendline("/system Be brief.")
+    child.expect_exact("(new system prompt; conversation cleared)")
+    child.sendline("/nonsense")
+    child.expect_exact("(unknown command /nonsense; /help lists them)")
+    child.sendline("/help")
+    child.expect_exact("/exit")
+    child.expect_exact("you> ")
+    child.sendline("/exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+def test_ctrl_c_stops_a_reply_not_the_repl_and_eof_exits():
+    # the base model never closes a turn, so with a huge budget its reply runs until Ctrl-C
+    child = spawn("--ckpt", str(BASE_MODEL), "--max-new-tokens", "100000", "--temperature", "0.8", "--seed", "1")
+    assert "was not fine-tuned for chat" in child.preamble  # said on stderr, before the banner
+    child.sendline("Tell me everything.")
+    child.expect_exact("picaboo> ")
+    child.expect(r"\S{3}")  # text is arriving while the reply is still being written: streaming
+    child.sendintr()
+    child.expect_exact("[stopped]")
+    child.expect_exact("you> ")
+    child.sendintr()  # Ctrl-C at the prompt does not leave either
+    child.expect_exact("(Ctrl-D or /exit to leave)")
+    child.expect_exact("you> ")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and child.signalstatus is None
+
+def test_piped_input_and_bad_flags():
+    r = subprocess.run([*PICABOO, "chat", "--ckpt", str(CHAT_MODEL), "--max-new-tokens", "8"], input="hello\n/help\n",
+                       capture_output=True, text=True, env=ENV, timeout=120, cwd=ROOT)
+    assert r.returncode == 0 and "picaboo> " in r.stdout and "/reset" in r.stdout, r.stderr
+    r = subprocess.run([*PICABOO, "chat", "--ckpt", str(ROOT/"no-such-model")], capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no model at" in r.stderr
+    r = subprocess.run([*PICABOO, "chat", "--ckpt", str(CHAT_MODEL), "--max-new-tokens", "0"], capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 2 and "--max-new-tokens must be >= 1" in r.stderr

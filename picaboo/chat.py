@@ -10,7 +10,7 @@ __all__ = ['CHAT_TOKENS', 'ROLES', 'IGNORE_INDEX', 'COMMANDS', 'DEFAULT_CHAT_MOD
            'fit_history', 'chat', 'ChatSession', 'run_command_line', 'repl', 'load_chat_model', 'chat_command',
            'add_cli']
 
-# %% ../nbs/06_chat.ipynb #609b81f6
+# %% ../nbs/06_chat.ipynb #8b448802
 import argparse
 import sys
 from pathlib import Path
@@ -20,7 +20,7 @@ import torch
 
 from .sampling import check_sampling_args, decode, load_model_and_tokenizer
 
-# %% ../nbs/06_chat.ipynb #e7e83a0d
+# %% ../nbs/06_chat.ipynb #bb4f657b
 CHAT_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>", "end": "<|end|>"}  # role -> its special token
 ROLES = ("system", "user", "assistant")  # who may speak
 
@@ -37,7 +37,7 @@ def chat_token_ids(tokenizer) -> dict[str, int]:
         raise ValueError(f"the tokenizer has no chat tokens {missing}: call add_chat_tokens(tokenizer) (and grow the model with prepare_for_chat)")
     return {role: tokenizer.special_tokens[t] for role, t in CHAT_TOKENS.items()}
 
-# %% ../nbs/06_chat.ipynb #b50e4912
+# %% ../nbs/06_chat.ipynb #7c045127
 def prepare_for_chat(model, # a PicabooLM (changed in place)
                      tokenizer, # its tokenizer (changed in place)
                     ):
@@ -46,7 +46,7 @@ def prepare_for_chat(model, # a PicabooLM (changed in place)
     if tokenizer.vocab_size > model.params.vocab_size: model.resize_token_embeddings(tokenizer.vocab_size)
     return model, tokenizer
 
-# %% ../nbs/06_chat.ipynb #7fd900ef
+# %% ../nbs/06_chat.ipynb #0a210570
 def check_messages(messages:Sequence[dict], # [{"role": ..., "content": ...}, ...]
                   ) -> list[dict]:
     "Validate a conversation: a list of {'role', 'content'} dicts with known roles and string contents."
@@ -73,7 +73,7 @@ def render(tokenizer, # has the chat tokens (add_chat_tokens)
     for _, turn in render_turns(tokenizer, messages): ids += turn
     return ids + ([chat_token_ids(tokenizer)["assistant"]] if add_generation_prompt else [])
 
-# %% ../nbs/06_chat.ipynb #d174e695
+# %% ../nbs/06_chat.ipynb #b5513c3f
 IGNORE_INDEX = -100  # the target of positions that do not count in the loss (cross entropy's ignore_index)
 
 def training_pair(tokenizer, # has the chat tokens
@@ -87,7 +87,7 @@ def training_pair(tokenizer, # has the chat tokens
     if not any(counts): raise ValueError("the conversation has no assistant message to learn from")
     return ids[:-1], [t if c else IGNORE_INDEX for t, c in zip(ids[1:], counts[1:])]
 
-# %% ../nbs/06_chat.ipynb #df5e0d70
+# %% ../nbs/06_chat.ipynb #3efdbf8a
 def stream_reply(model, # a PicabooLM (or anything `picaboo.sampling.decode` drives)
                  tokenizer, # its tokenizer, with the chat tokens
                  ids:Sequence[int], # the rendered conversation, ending with an open assistant turn
@@ -104,7 +104,7 @@ def stream_reply(model, # a PicabooLM (or anything `picaboo.sampling.decode` dri
         if text := decoder.flush(): yield text
     finally: steps.close()
 
-# %% ../nbs/06_chat.ipynb #9a423125
+# %% ../nbs/06_chat.ipynb #ccad2784
 def fit_history(tokenizer, # has the chat tokens
                 messages:Sequence[dict], # system message(s) first, then the turns; the last is the newest
                 max_tokens:int, # the rendered prompt (with the open assistant turn) must fit in this many tokens
@@ -137,7 +137,7 @@ def chat(model, # a PicabooLM fine-tuned for chat
                           temperature=temperature, **sampling)
     return pieces if stream else "".join(pieces)
 
-# %% ../nbs/06_chat.ipynb #cc7f9e74
+# %% ../nbs/06_chat.ipynb #6a5f38e5
 COMMANDS = """/reset        forget the conversation (the system prompt stays)
 /system TEXT  set a new system prompt and start over (/system alone: show it)
 /help         this list
@@ -164,7 +164,7 @@ class ChatSession:
         "Add a question and its (maybe cut) reply to the history."
         self.history += [{"role": "user", "content": text}, {"role": "assistant", "content": reply}]
 
-# %% ../nbs/06_chat.ipynb #a0278dc0
+# %% ../nbs/06_chat.ipynb #580a2eb5
 def run_command_line(session:ChatSession, line:str, write) -> bool:
     "Run a /command; returns False for /exit."
     name, _, arg = line.partition(" ")
@@ -199,8 +199,8 @@ def repl(session:ChatSession, # the conversation to continue
         session.record(line, "".join(pieces))
         write("\n")
 
-# %% ../nbs/06_chat.ipynb #78d28b7a
-DEFAULT_CHAT_MODEL = "models/picaboo-tiny-chat"  # the fine-tuned model of chapter 06a, relative to the repository
+# %% ../nbs/06_chat.ipynb #2005d9bf
+DEFAULT_CHAT_MODEL = "picaboo-tiny-chat"  # the fine-tuned model of chapter 06a, shipped in models/
 
 def load_chat_model(path:str|Path, # a folder or checkpoint for load_model_and_tokenizer
                     device:str|None=None, # where to run (default: CPU)
@@ -217,7 +217,6 @@ def chat_command(args:argparse.Namespace) -> int:
     "Run `picaboo chat`: a REPL on the model at `args.ckpt`."
     check_sampling_args(args.temperature, args.top_k, args.top_p)
     if args.max_new_tokens < 1: raise ValueError(f"--max-new-tokens must be >= 1, got {args.max_new_tokens}")
-    if not Path(args.ckpt).exists(): raise FileNotFoundError(f"no model at {args.ckpt}: give --ckpt (a folder written by save_pretrained or `picaboo finetune`)")
     model, tokenizer = load_chat_model(args.ckpt, args.device)
     session = ChatSession(model, tokenizer, args.system, max_new_tokens=args.max_new_tokens, temperature=args.temperature,
                           top_k=args.top_k, top_p=args.top_p, seed=args.seed)
@@ -232,7 +231,7 @@ def add_cli(subparsers):
     p = subparsers.add_parser("chat", help="talk to a chat model in the terminal",
                               description="Talk to a model fine-tuned for chat; replies stream as they are generated.\n\n" + COMMANDS,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ckpt", default=DEFAULT_CHAT_MODEL, help=f"the model: a save_pretrained folder or a training checkpoint (default: {DEFAULT_CHAT_MODEL})")
+    p.add_argument("--ckpt", default=DEFAULT_CHAT_MODEL, help=f"the model: a folder written by `picaboo finetune` or save_pretrained, a training checkpoint, or the name of a model in models/ (default: {DEFAULT_CHAT_MODEL})")
     p.add_argument("--system", default=None, help="the system prompt (default: none)")
     p.add_argument("--max-new-tokens", type=int, default=64, help="at most this many tokens per reply (default 64)")
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy, the same reply every time (default 0)")

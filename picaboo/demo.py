@@ -121,11 +121,9 @@ def train_for(minutes:float, # wall-time budget for the training steps
 
 # %% ../nbs/08_demo.ipynb #d0266cc1
 def shipped_model_dir() -> Path|None:
-    "models/picaboo-tiny from the working folder, its parent, or the repository picaboo is installed from; None if absent."
-    import picaboo
-    for root in (Path.cwd(), Path.cwd().parent, Path(picaboo.__file__).resolve().parent.parent):
-        if (root/"models"/"picaboo-tiny"/"config.json").is_file(): return root/"models"/"picaboo-tiny"
-    return None
+    "models/picaboo-tiny from the working folder, a folder above it, or the checkout picaboo is installed from; None if absent."
+    from picaboo.sampling import shipped_model
+    return shipped_model("picaboo-tiny")
 
 def complete(model, # a PicabooLM
              tokenizer, # its tokenizer
@@ -179,7 +177,7 @@ def run_demo(minutes:float=2.0, # training budget
             ) -> dict:
     "Corpus, tokenizer, a model trained for `minutes`, samples next to the shipped model's; returns the numbers."
     from picaboo.data import load_default_corpus
-    from picaboo.sampling import load_model_and_tokenizer
+    from picaboo.sampling import load_model_and_tokenizer, shipped_model
     out, t_start = Path(out), time.perf_counter()
     print("1/5 corpus (chapter 00): Python's own documentation", flush=True)
     m = corpus_manifest()
@@ -206,7 +204,7 @@ def run_demo(minutes:float=2.0, # training budget
         for name, (model, tokenizer) in models.items():
             samples[name, prompt] = text = complete(model, tokenizer, prompt, max_new_tokens)
             print(f"  [{name}]\n{_indent(text)}", flush=True)
-    answers = ask_chat_model(shipped.parent/"picaboo-tiny-chat" if shipped else None, questions)
+    answers = ask_chat_model(shipped_model("picaboo-tiny-chat"), questions)
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
     print(f"\nDone in {time.perf_counter() - t_start:.0f} s.\n" + NEXT_STEPS.format(uri=uri))
     return {"manifest": m, "bytes_per_token": bpt, "steps": trainer.step, "history": h, "samples": samples,

@@ -7,8 +7,8 @@ Docs: https://picaboo-book.github.io/picaboo/sampling.html.md"""
 # %% auto #0
 __all__ = ['NEG_INF', 'apply_temperature', 'top_k_filter', 'top_p_filter', 'min_p_filter', 'apply_repetition_penalty',
            'check_sampling_args', 'process_logits', 'sample_next_token', 'decode', 'generate', 'left_pad',
-           'beam_search', 'encode_prompt', 'stream', 'next_token_entropy', 'load_model_and_tokenizer', 'add_cli',
-           'sample_command']
+           'beam_search', 'encode_prompt', 'stream', 'next_token_entropy', 'shipped_model', 'load_model_and_tokenizer',
+           'add_cli', 'sample_command']
 
 # %% ../nbs/05_sampling.ipynb #136330e9
 import argparse
@@ -309,6 +309,13 @@ def _load_gpt2_tokenizer(folder:Path):
         shutil.copy(folder / "merges.txt", Path(d) / "vocab.bpe")
         return Tokenizer.load(d)
 
+def shipped_model(name:str, # a folder under models/, e.g. "picaboo-tiny"
+                 ) -> Path|None:
+    "models/NAME in the working folder or a folder above it, or in the checkout picaboo is installed from; None if absent."
+    import picaboo
+    roots = [Path.cwd(), *Path.cwd().parents, Path(picaboo.__file__).resolve().parent.parent]
+    return next((root/"models"/name for root in roots if (root/"models"/name/"config.json").is_file()), None)
+
 def load_model_and_tokenizer(path:str|Path, # save_pretrained folder, training checkpoint, or Hugging Face GPT-2 folder
                              device:str|None=None, # where to put the model (default: CPU)
                             ):
@@ -317,7 +324,9 @@ def load_model_and_tokenizer(path:str|Path, # save_pretrained folder, training c
     from picaboo.model import PicabooLM, PicabooLMParams
     from picaboo.tokenizer import load_tokenizer
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"no checkpoint at {path}: give a folder written by save_pretrained, a training checkpoint (.pt) or a Hugging Face GPT-2 folder")
+    if not path.exists() and len(path.parts) == 1: path = shipped_model(path.name) or path  # a shipped model, by name
+    if not path.exists(): raise FileNotFoundError(f"no checkpoint at {path}: give a folder written by save_pretrained, a training checkpoint (.pt), "
+                                                  "a Hugging Face GPT-2 folder, or the name of a model in models/ (e.g. picaboo-tiny)")
     if path.is_file() or (path / "latest.pt").is_file() and not (path / "config.json").is_file():  # a training checkpoint
         from picaboo.checkpoint import clean_state_dict, load_checkpoint, tokenizer_from_files
         state = load_checkpoint(path)
@@ -344,7 +353,7 @@ def add_cli(subparsers):
     "Add `picaboo sample` to the `picaboo` command."
     p = subparsers.add_parser("sample", help="continue a prompt with a trained model, streaming to the terminal",
                               description="Continue a prompt with a trained model, streaming the text as it is generated.")
-    p.add_argument("--ckpt", required=True, help="save_pretrained folder (+ tokenizer), training checkpoint, or Hugging Face GPT-2 folder")
+    p.add_argument("--ckpt", required=True, help="save_pretrained folder (+ tokenizer), training checkpoint, Hugging Face GPT-2 folder, or the name of a model in models/ (e.g. picaboo-tiny)")
     p.add_argument("--prompt", default="", help="text to continue (default: empty, a new document)")
     p.add_argument("--max-new-tokens", type=int, default=200, help="at most this many tokens (default 200)")
     p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy; below 1 safer, above 1 wilder (default 1.0)")

@@ -62,11 +62,13 @@ def test_ctrl_c_stops_a_reply_not_the_repl_and_eof_exits():
     child.close()
     assert child.exitstatus == 0 and child.signalstatus is None
 
-def test_piped_input_and_bad_flags():
-    r = subprocess.run([*PICABOO, "chat", "--ckpt", str(CHAT_MODEL), "--max-new-tokens", "8"], input="hello\n/help\n",
-                       capture_output=True, text=True, env=ENV, timeout=120, cwd=ROOT)
+def test_piped_input_the_default_model_and_bad_flags(tmp_path):
+    # no --ckpt, from a folder outside the repository: the shipped chat model is found beside the installed package
+    r = subprocess.run([*PICABOO, "chat", "--max-new-tokens", "8"], input="hello\n/help\n",
+                       capture_output=True, text=True, env=ENV, timeout=120, cwd=tmp_path)
     assert r.returncode == 0 and "picaboo> " in r.stdout and "/reset" in r.stdout, r.stderr
+    assert "not fine-tuned" not in r.stderr  # it found the chat model, not something else
     r = subprocess.run([*PICABOO, "chat", "--ckpt", str(ROOT/"no-such-model")], capture_output=True, text=True, env=ENV, timeout=120)
-    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no model at" in r.stderr
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no checkpoint at" in r.stderr
     r = subprocess.run([*PICABOO, "chat", "--ckpt", str(CHAT_MODEL), "--max-new-tokens", "0"], capture_output=True, text=True, env=ENV, timeout=120)
     assert r.returncode == 2 and "--max-new-tokens must be >= 1" in r.stderr

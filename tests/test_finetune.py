@@ -7,7 +7,7 @@ import pytest
 
 from picaboo.chat import CHAT_TOKENS, chat_token_ids
 from picaboo.cli import main
-from picaboo.finetune import assistant_loss, instruction_split, load_for_chat
+from picaboo.finetune import assistant_loss, chat_like, instruction_split, load_for_chat
 from picaboo.sampling import load_model_and_tokenizer
 
 MODELS = Path(__file__).resolve().parent.parent/"models"
@@ -57,3 +57,6 @@ def test_shipped_card_figure():
     untuned = assistant_loss(base, base_tok, val)["loss"]
     assert abs(untuned - card["val_assistant_loss"]["base"]) < MARGIN
     assert tuned["loss"] < untuned - 1.0, "the shipped model must be clearly better than the untuned base"
+    in_chat = assistant_loss(model, tok, chat_like(val, tok, model.params.context_length, card["data_seed"]))["loss"]
+    assert abs(in_chat - card["val_assistant_loss_in_chat"]["tuned"]) < MARGIN, (in_chat, card["val_assistant_loss_in_chat"])
+    assert in_chat < tuned["loss"] + 0.3, "behind a system prompt and an earlier exchange the answers must stay nearly as good"

@@ -10,7 +10,7 @@ __all__ = ['CHAT_TOKENS', 'ROLES', 'IGNORE_INDEX', 'COMMANDS', 'DEFAULT_CHAT_MOD
            'fit_history', 'chat', 'ChatSession', 'run_command_line', 'repl', 'load_chat_model', 'chat_command',
            'add_cli']
 
-# %% ../nbs/06_chat.ipynb #8b448802
+# %% ../nbs/06_chat.ipynb #b2c5ba0c
 import argparse
 import sys
 from pathlib import Path
@@ -20,7 +20,7 @@ import torch
 
 from .sampling import check_sampling_args, decode, load_model_and_tokenizer
 
-# %% ../nbs/06_chat.ipynb #bb4f657b
+# %% ../nbs/06_chat.ipynb #df30832e
 CHAT_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>", "end": "<|end|>"}  # role -> its special token
 ROLES = ("system", "user", "assistant")  # who may speak
 
@@ -37,7 +37,7 @@ def chat_token_ids(tokenizer) -> dict[str, int]:
         raise ValueError(f"the tokenizer has no chat tokens {missing}: call add_chat_tokens(tokenizer) (and grow the model with prepare_for_chat)")
     return {role: tokenizer.special_tokens[t] for role, t in CHAT_TOKENS.items()}
 
-# %% ../nbs/06_chat.ipynb #7c045127
+# %% ../nbs/06_chat.ipynb #d5a02b6c
 def prepare_for_chat(model, # a PicabooLM (changed in place)
                      tokenizer, # its tokenizer (changed in place)
                     ):
@@ -46,7 +46,7 @@ def prepare_for_chat(model, # a PicabooLM (changed in place)
     if tokenizer.vocab_size > model.params.vocab_size: model.resize_token_embeddings(tokenizer.vocab_size)
     return model, tokenizer
 
-# %% ../nbs/06_chat.ipynb #0a210570
+# %% ../nbs/06_chat.ipynb #45996b73
 def check_messages(messages:Sequence[dict], # [{"role": ..., "content": ...}, ...]
                   ) -> list[dict]:
     "Validate a conversation: a list of {'role', 'content'} dicts with known roles and string contents."
@@ -73,7 +73,7 @@ def render(tokenizer, # has the chat tokens (add_chat_tokens)
     for _, turn in render_turns(tokenizer, messages): ids += turn
     return ids + ([chat_token_ids(tokenizer)["assistant"]] if add_generation_prompt else [])
 
-# %% ../nbs/06_chat.ipynb #b5513c3f
+# %% ../nbs/06_chat.ipynb #d24d496e
 IGNORE_INDEX = -100  # the target of positions that do not count in the loss (cross entropy's ignore_index)
 
 def training_pair(tokenizer, # has the chat tokens
@@ -87,7 +87,7 @@ def training_pair(tokenizer, # has the chat tokens
     if not any(counts): raise ValueError("the conversation has no assistant message to learn from")
     return ids[:-1], [t if c else IGNORE_INDEX for t, c in zip(ids[1:], counts[1:])]
 
-# %% ../nbs/06_chat.ipynb #3efdbf8a
+# %% ../nbs/06_chat.ipynb #21fcec80
 def stream_reply(model, # a PicabooLM (or anything `picaboo.sampling.decode` drives)
                  tokenizer, # its tokenizer, with the chat tokens
                  ids:Sequence[int], # the rendered conversation, ending with an open assistant turn
@@ -104,7 +104,7 @@ def stream_reply(model, # a PicabooLM (or anything `picaboo.sampling.decode` dri
         if text := decoder.flush(): yield text
     finally: steps.close()
 
-# %% ../nbs/06_chat.ipynb #ccad2784
+# %% ../nbs/06_chat.ipynb #ee1bdba4
 def fit_history(tokenizer, # has the chat tokens
                 messages:Sequence[dict], # system message(s) first, then the turns; the last is the newest
                 max_tokens:int, # the rendered prompt (with the open assistant turn) must fit in this many tokens
@@ -137,7 +137,7 @@ def chat(model, # a PicabooLM fine-tuned for chat
                           temperature=temperature, **sampling)
     return pieces if stream else "".join(pieces)
 
-# %% ../nbs/06_chat.ipynb #6a5f38e5
+# %% ../nbs/06_chat.ipynb #20f81434
 COMMANDS = """/reset        forget the conversation (the system prompt stays)
 /system TEXT  set a new system prompt and start over (/system alone: show it)
 /help         this list
@@ -164,7 +164,7 @@ class ChatSession:
         "Add a question and its (maybe cut) reply to the history."
         self.history += [{"role": "user", "content": text}, {"role": "assistant", "content": reply}]
 
-# %% ../nbs/06_chat.ipynb #580a2eb5
+# %% ../nbs/06_chat.ipynb #458f1683
 def run_command_line(session:ChatSession, line:str, write) -> bool:
     "Run a /command; returns False for /exit."
     name, _, arg = line.partition(" ")
@@ -199,7 +199,7 @@ def repl(session:ChatSession, # the conversation to continue
         session.record(line, "".join(pieces))
         write("\n")
 
-# %% ../nbs/06_chat.ipynb #2005d9bf
+# %% ../nbs/06_chat.ipynb #d4b08a22
 DEFAULT_CHAT_MODEL = "picaboo-tiny-chat"  # the fine-tuned model of chapter 06a, shipped in models/
 
 def load_chat_model(path:str|Path, # a folder or checkpoint for load_model_and_tokenizer

@@ -152,7 +152,7 @@ def ask_chat_model(folder, # the shipped chat model (models/picaboo-tiny-chat), 
                    questions, # what to ask it, one conversation each
                   ) -> dict:
     "Print and return the chat model's answers (chapter 06); says so and returns {} when the model is absent."
-    if folder is None or not (Path(folder)/"config.json").is_file():
+    if folder is None:
         print("5/5 chat (chapter 06): skipped, the shipped chat model (models/picaboo-tiny-chat) is not here", flush=True)
         return {}
     from picaboo.chat import chat

@@ -10,7 +10,7 @@ __all__ = ['PHRASINGS', 'SYSTEM_PROMPTS', 'sentences', 'topic_facts', 'docstring
            'assistant_loss', 'load_for_chat', 'reply', 'finetune', 'sample_questions', 'instruction_split', 'chat_like',
            'folder_facts', 'machine', 'finetune_command', 'add_cli']
 
-# %% ../nbs/06a_finetune.ipynb #d53da312
+# %% ../nbs/06a_finetune.ipynb #42be389a
 import argparse
 import importlib
 import inspect
@@ -28,14 +28,14 @@ import torch
 
 from .chat import IGNORE_INDEX, chat, prepare_for_chat, training_pair
 
-# %% ../nbs/06a_finetune.ipynb #935dc54a
+# %% ../nbs/06a_finetune.ipynb #6da1e375
 def sentences(paragraph:str, # prose; line breaks and runs of spaces are collapsed
              ) -> list[str]:
     "The sentences of a paragraph: split after '.', '!' or '?' when a capital letter (or quote) follows."
     text = re.sub(r"\s+", " ", paragraph).strip()
     return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z\"'(`*])", text) if s] if text else []
 
-# %% ../nbs/06a_finetune.ipynb #241bda09
+# %% ../nbs/06a_finetune.ipynb #5c3191b0
 def _prose(s:str) -> str:
     "A sentence that ends like one (a closing ':' that introduced code becomes '.')."
     return s[:-1] + "." if s.endswith(":") else s
@@ -53,7 +53,7 @@ def topic_facts(doc, # a Document from `pydoc_data.topics` (source "topics")
     s = [_prose(x) for x in sentences(prose[0])] if prose else []
     return [("topic", heading, s)] if _useful(s) else []
 
-# %% ../nbs/06a_finetune.ipynb #e4fe606a
+# %% ../nbs/06a_finetune.ipynb #5397d0ed
 def _signature(module:str, # the module to import, e.g. "xml.etree.ElementTree"
                name:str, # a callable in it, e.g. "xml.etree.ElementTree.parse"
               ) -> str|None:
@@ -80,7 +80,7 @@ def docstring_facts(doc, # a Document of module docstrings (source "docstring"),
         if sig and len(sig) <= 160 and "<" not in sig: facts.append(("signature", name, [sig]))  # no reprs like <object at 0x7f...>
     return [f for f in facts if f[0] == "signature" or _useful(f[2])]
 
-# %% ../nbs/06a_finetune.ipynb #1943572a
+# %% ../nbs/06a_finetune.ipynb #2481fb14
 PHRASINGS = {  # kind -> question templates; one is drawn (seeded) for each subject
     "topic": ["Tell me about {h}.", "What does the language reference say about {h}?", "Explain {h}.", "What should I know about {h}?"],
     "module": ["What is the {s} module for?", "What does the {s} module do?", "Tell me about the {s} module.", "Why would I import {s}?"],
@@ -92,7 +92,7 @@ def _question(kind:str, subject:str, rng:random.Random) -> str:
     h = subject[0].lower() + subject[1:] if subject[:2].isalpha() and not subject[:2].isupper() else subject  # "Lambdas" -> "lambdas"
     return rng.choice(PHRASINGS[kind]).format(s=subject, h=h)
 
-# %% ../nbs/06a_finetune.ipynb #d2030889
+# %% ../nbs/06a_finetune.ipynb #37e8a28e
 def fit_answer(tokenizer, # has the chat tokens
                question:str, # the user's turn
                answer:list[str], # the answer's sentences
@@ -130,7 +130,7 @@ def instruction_examples(documents:list, # picaboo Documents: the embedded corpu
             {"role": "user", "content": question}, {"role": "assistant", "content": text}]})
     return examples, {**counts, "examples": len(examples)}
 
-# %% ../nbs/06a_finetune.ipynb #453b75be
+# %% ../nbs/06a_finetune.ipynb #ccb53228
 def split_examples(examples:list[dict], # from instruction_examples
                    val_fraction:float=0.1, # share of subjects held out
                    seed:int=0, # seed of the choice
@@ -142,7 +142,7 @@ def split_examples(examples:list[dict], # from instruction_examples
     val = set(random.Random(seed).sample(subjects, max(1, round(len(subjects) * val_fraction))))
     return [e for e in examples if e["subject"] not in val], [e for e in examples if e["subject"] in val]
 
-# %% ../nbs/06a_finetune.ipynb #7c21eaaa
+# %% ../nbs/06a_finetune.ipynb #97b606fc
 SYSTEM_PROMPTS = ("You answer questions about Python.", "You are a helpful assistant.", "Answer in one sentence.",
                   "You are picaboo, a small model that has read Python's documentation.")  # the system prompts fine-tuning shows
 
@@ -164,7 +164,7 @@ def in_context(examples:list[dict], # one-question conversations (from split_exa
         out.append({**e, "messages": msgs})
     return out
 
-# %% ../nbs/06a_finetune.ipynb #f3fb1b2c
+# %% ../nbs/06a_finetune.ipynb #38a597f5
 def pairs_of(tokenizer, examples:list[dict]) -> list[tuple[list[int], list[int]]]:
     "The training pair of each example."
     return [training_pair(tokenizer, e["messages"]) for e in examples]
@@ -201,7 +201,7 @@ class ChatBatches:
             if state[key] != value: raise ValueError(f"cannot resume the batches: saved with {key}={state[key]}, this one has {value}")
         self.generator.set_state(state["generator"]); self.step, self.seed = state["step"], state["seed"]
 
-# %% ../nbs/06a_finetune.ipynb #53102923
+# %% ../nbs/06a_finetune.ipynb #d284b3dd
 def validation_batches(tokenizer, examples:list[dict], batch_size:int=64) -> list:
     "All `examples` as fixed padded batches, in order."
     pairs = pairs_of(tokenizer, examples)
@@ -217,15 +217,13 @@ def assistant_loss(model, # a PicabooLM
     r = evaluate(model, validation_batches(tokenizer, examples, batch_size), "cpu", "fp32")
     return {"loss": r["loss"], "tokens": r["tokens"]}
 
-# %% ../nbs/06a_finetune.ipynb #593601b7
-def load_for_chat(base:str|Path, # a save_pretrained folder with its tokenizer (e.g. models/picaboo-tiny)
+# %% ../nbs/06a_finetune.ipynb #d899af28
+def load_for_chat(base:str|Path, # a save_pretrained folder with its tokenizer, or a shipped model's name (e.g. picaboo-tiny)
                   seed:int=0, # seed of the new embedding rows (when the chat tokens are added)
                  ):
     "(model, tokenizer) from `base`, with the chat tokens; the new rows are seeded, the global RNG untouched."
     from picaboo.sampling import load_model_and_tokenizer
-    if not (Path(base)/"config.json").is_file():
-        raise FileNotFoundError(f"no model at '{base}': give a folder written by save_pretrained with its tokenizer, e.g. models/picaboo-tiny")
-    model, tok = load_model_and_tokenizer(base)
+    model, tok = load_model_and_tokenizer(base)  # a missing folder is a clear error there
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return prepare_for_chat(model, tok)
@@ -234,7 +232,7 @@ def reply(model, tokenizer, question:str, max_new_tokens:int=48) -> str:
     "The model's greedy answer to one user message (`chat` of chapter 06)."
     return chat(model, tokenizer, [{"role": "user", "content": question}], max_new_tokens=max_new_tokens)
 
-# %% ../nbs/06a_finetune.ipynb #b6548165
+# %% ../nbs/06a_finetune.ipynb #8000e859
 def finetune(model, # a PicabooLM prepared for chat (load_for_chat)
              tokenizer, # its tokenizer, with the chat tokens
              train:list[dict], # training conversations
@@ -261,14 +259,14 @@ def finetune(model, # a PicabooLM prepared for chat (load_for_chat)
         trainer.train()
     return trainer
 
-# %% ../nbs/06a_finetune.ipynb #1387bfc1
+# %% ../nbs/06a_finetune.ipynb #b960538d
 def sample_questions(val:list[dict], # validation conversations
                      per_kind:int=1, # questions of each kind
                     ) -> list[dict]:
     "The first `per_kind` held-out examples of each kind, for before/after answers."
     return [e for kind in PHRASINGS for e in [e for e in val if e["kind"] == kind][:per_kind]]
 
-# %% ../nbs/06a_finetune.ipynb #fc00fd55
+# %% ../nbs/06a_finetune.ipynb #c3668d45
 def instruction_split(tokenizer, context_length:int=128, data_seed:int=0, val_fraction:float=0.1) -> tuple[list, list, dict]:
     "(train, val, counts) from the embedded corpus: the data of `picaboo finetune` (and of its card's figures)."
     from picaboo.data import default_documents
@@ -301,9 +299,10 @@ def machine() -> str:
 
 def finetune_command(args:argparse.Namespace) -> int:
     "Run `picaboo finetune`: tune the base model for chat, save it with its tokenizer and a card.json."
-    flags = {"--max-steps": args.max_steps, "--batch-size": args.batch_size, "--max-time": args.max_time or 1, "--max-learning-rate": args.max_learning_rate}
+    flags = {"--max-steps": args.max_steps, "--batch-size": args.batch_size, "--max-time": 1 if args.max_time is None else args.max_time, "--max-learning-rate": args.max_learning_rate}
     if bad := [f for f, v in flags.items() if v <= 0]: raise ValueError(f"{bad[0]} must be positive, got {flags[bad[0]]}")
-    if Path(args.out).resolve() == Path(args.base).resolve(): raise ValueError(f"--out {args.out} is the base model's folder: write the tuned model elsewhere")
+    from picaboo.sampling import find_model
+    if Path(args.out).resolve() == find_model(args.base).resolve(): raise ValueError(f"--out {args.out} is the base model's folder: write the tuned model elsewhere")
     t0 = time.perf_counter()
     model, tok = load_for_chat(args.base, args.seed)
     train, val, counts = instruction_split(tok, model.params.context_length, args.data_seed)
@@ -349,7 +348,7 @@ def add_cli(subparsers):
     "Add `picaboo finetune` to the `picaboo` command."
     p = subparsers.add_parser("finetune", help="fine-tune a base model for chat on questions made from the embedded corpus", description=
         "Supervised fine-tuning: add the chat tokens to a base model, train it on questions and answers from the embedded corpus.")
-    p.add_argument("--base", default="models/picaboo-tiny", help="base model folder with its tokenizer (default: models/picaboo-tiny)")
+    p.add_argument("--base", default="picaboo-tiny", help="base model: a folder with its tokenizer, or a shipped model's name (default: picaboo-tiny, from models/)")
     p.add_argument("--out", required=True, help="folder for the tuned model, its tokenizer and card.json")
     p.add_argument("--max-steps", type=int, default=1000, help="optimizer steps; the cosine schedule ends here (default: 1000)")
     p.add_argument("--max-time", type=float, default=None, help="stop after this many seconds of training (default: no limit)")

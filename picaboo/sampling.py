@@ -7,8 +7,8 @@ Docs: https://picaboo-book.github.io/picaboo/sampling.html.md"""
 # %% auto #0
 __all__ = ['NEG_INF', 'apply_temperature', 'top_k_filter', 'top_p_filter', 'min_p_filter', 'apply_repetition_penalty',
            'check_sampling_args', 'process_logits', 'sample_next_token', 'decode', 'generate', 'left_pad',
-           'beam_search', 'encode_prompt', 'stream', 'next_token_entropy', 'shipped_model', 'load_model_and_tokenizer',
-           'add_cli', 'sample_command']
+           'beam_search', 'encode_prompt', 'stream', 'next_token_entropy', 'shipped_model', 'find_model',
+           'load_model_and_tokenizer', 'add_cli', 'sample_command']
 
 # %% ../nbs/05_sampling.ipynb #136330e9
 import argparse
@@ -316,6 +316,15 @@ def shipped_model(name:str, # a folder under models/, e.g. "picaboo-tiny"
     roots = [Path.cwd(), *Path.cwd().parents, Path(picaboo.__file__).resolve().parent.parent]
     return next((root/"models"/name for root in roots if (root/"models"/name/"config.json").is_file()), None)
 
+def find_model(path:str|Path, # a folder or file; a bare name also looks in models/
+              ) -> Path:
+    "`path` if it exists, else the shipped model of that name; a clear error if neither exists."
+    path = Path(path)
+    if not path.exists() and len(path.parts) == 1: path = shipped_model(path.name) or path  # a shipped model, by name
+    if not path.exists(): raise FileNotFoundError(f"no checkpoint at {path}: give a folder written by save_pretrained, a training checkpoint (.pt), "
+                                                  "a Hugging Face GPT-2 folder, or the name of a model in models/ (e.g. picaboo-tiny)")
+    return path
+
 def load_model_and_tokenizer(path:str|Path, # save_pretrained folder, training checkpoint, or Hugging Face GPT-2 folder
                              device:str|None=None, # where to put the model (default: CPU)
                             ):
@@ -323,10 +332,7 @@ def load_model_and_tokenizer(path:str|Path, # save_pretrained folder, training c
     import json
     from picaboo.model import PicabooLM, PicabooLMParams
     from picaboo.tokenizer import load_tokenizer
-    path = Path(path)
-    if not path.exists() and len(path.parts) == 1: path = shipped_model(path.name) or path  # a shipped model, by name
-    if not path.exists(): raise FileNotFoundError(f"no checkpoint at {path}: give a folder written by save_pretrained, a training checkpoint (.pt), "
-                                                  "a Hugging Face GPT-2 folder, or the name of a model in models/ (e.g. picaboo-tiny)")
+    path = find_model(path)
     if path.is_file() or (path / "latest.pt").is_file() and not (path / "config.json").is_file():  # a training checkpoint
         from picaboo.checkpoint import clean_state_dict, load_checkpoint, tokenizer_from_files
         state = load_checkpoint(path)

@@ -17,7 +17,7 @@ MARGIN = 0.02  # nats per assistant token: fixed examples, fp32, CPU; repeats to
 
 def test_finetune_end_to_end(tmp_path):
     out = tmp_path/"chat"
-    assert main(["finetune", "--base", str(BASE), "--out", str(out), "--max-steps", "3", "--batch-size", "4",
+    assert main(["finetune", "--base", "picaboo-tiny", "--out", str(out), "--max-steps", "3",  # the base by name "--batch-size", "4",
                  "--eval-every", "3", "--seed", "1", "--no-progress"]) == 0
     model, tok = load_model_and_tokenizer(out)
     assert model.params.vocab_size == tok.vocab_size == 2052
@@ -31,13 +31,17 @@ def test_finetune_end_to_end(tmp_path):
 def test_missing_base_is_one_clear_line(tmp_path, capsys):
     assert main(["finetune", "--base", str(tmp_path/"nope"), "--out", str(tmp_path/"out")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "no model at" in err and "nope" in err
+    assert "\n" not in err and "no checkpoint at" in err and "nope" in err
     assert not (tmp_path/"out").exists()
 
 
 def test_bad_flags(tmp_path, capsys):
     assert main(["finetune", "--base", str(BASE), "--out", str(tmp_path/"out"), "--max-steps", "0"]) == 2
     assert "--max-steps must be positive" in capsys.readouterr().err
+    assert main(["finetune", "--base", str(BASE), "--out", str(tmp_path/"out"), "--max-time", "0"]) == 2
+    assert "--max-time must be positive" in capsys.readouterr().err
+    assert main(["finetune", "--base", "picaboo-tiny", "--out", str(BASE)]) == 2  # the base by name is still the base
+    assert "is the base model's folder" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not SHIPPED.is_dir(), reason="models/picaboo-tiny-chat is not there")

@@ -33,7 +33,7 @@ def server(tmp_path):
     (root / "cache" / "epub" / "1234").mkdir(parents=True)
     (root / "input.txt").write_text(PLAY, encoding="utf-8")
     (root / "cache" / "epub" / "1234" / "pg1234.txt").write_bytes(BOOK.replace("\n", "\r\n").encode("utf-8"))
-    readers.write_epub("# Chapter 1\n\nOnce upon a time.", root / "cache" / "epub" / "1234" / "pg1234-images-3.epub", "Tiny")
+    readers.write_epub("# Chapter 2\n\nOnce upon a time.", root / "cache" / "epub" / "1234" / "pg1234-images-3.epub", "Tiny")
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(root)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -82,7 +82,7 @@ def test_gutenberg_txt_is_stripped(server, tmp_path):
 def test_gutenberg_epub_reads(server, tmp_path):
     base, _ = server
     path = readers.download_gutenberg("1234", fmt="epub", cache_dir=tmp_path, base_url=base)
-    assert path.suffix == ".epub" and readers.read_epub(path) == "Chapter 1\n\nOnce upon a time."
+    assert path.suffix == ".epub" and readers.read_epub(path) == "Chapter 2\n\nOnce upon a time."
 
 
 def test_missing_book_is_one_line(server, tmp_path):

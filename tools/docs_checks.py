@@ -192,7 +192,7 @@ class Site:
 
 
 def page_name(rel: str) -> str:
-    "The html page nbdev/Quarto writes for a notebook `rel` (relative to nbs): `07_cli.ipynb` -> `cli.html`."
+    "The html page nbdev/Quarto writes for a notebook `rel` (relative to nbs): `10b_cli.ipynb` -> `cli.html`."
     p = PurePosixPath(rel)
     if p.suffix == ".ipynb": return str(p.with_name(re.sub(r"^\d+[a-zA-Z0-9]*_", "", p.name.lower())).with_suffix(".html"))
     return str(p.with_suffix(".html"))
@@ -269,7 +269,7 @@ def resolve_link(site: Site, page_rel: str, target: str, anchors: dict, kind: st
         if (site.nbs / norm).exists(): return None
         names = [n for n, src in site.pages.items() if PurePosixPath(src).stem == PurePosixPath(norm).stem]
         if names: hint = f" (the page for {site.pages[names[0]]} is {names[0]}: nbdev drops the number)"
-        else: hint = (" (link to the notebook instead, e.g. `01_tokenization.ipynb`: Quarto turns it into the page's "
+        else: hint = (" (link to the notebook instead, e.g. `02_tokenization.ipynb`: Quarto turns it into the page's "
                       "name, which is the notebook's name without its number, not the module's)")
         return f"{target}: no page {norm} on the site{hint}"
     if norm.endswith((".qmd", ".md")) and (site.nbs / norm).exists(): return None

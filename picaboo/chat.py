@@ -18,7 +18,8 @@ from typing import Iterator, Sequence
 
 import torch
 
-from .sampling import check_sampling_args, decode, load_model_and_tokenizer
+from .loading import load_model_and_tokenizer
+from .sampling import check_sampling_args, decode
 
 # %% ../nbs/09_chat.ipynb #df30832e
 CHAT_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>", "end": "<|end|>"}  # role -> its special token

@@ -222,7 +222,7 @@ def load_for_chat(base:str|Path, # a save_pretrained folder with its tokenizer, 
                   seed:int=0, # seed of the new embedding rows (when the chat tokens are added)
                  ):
     "(model, tokenizer) from `base`, with the chat tokens; the new rows are seeded, the global RNG untouched."
-    from picaboo.sampling import load_model_and_tokenizer
+    from picaboo.loading import load_model_and_tokenizer
     model, tok = load_model_and_tokenizer(base)  # a missing folder is a clear error there
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -282,14 +282,14 @@ def chat_like(val:list[dict], tokenizer, context_length:int=128, data_seed:int=0
 def folder_facts(folder:str|Path) -> dict:
     "What tests/test_models.py checks of every shipped model: parameters, tokenizer files, pretraining-corpus loss."
     import hashlib
-    from picaboo.demo import checkpoint_metrics
-    from picaboo.sampling import load_model_and_tokenizer
+    from picaboo.cards import checkpoint_metrics
+    from picaboo.loading import load_model_and_tokenizer
     model, tok = load_model_and_tokenizer(folder)
     e = checkpoint_metrics(folder, batches=16, batch_size=16, seed=0)
     sha = {f: hashlib.sha256((Path(folder)/f).read_bytes()).hexdigest() for f in ("encoder.json", "merges.bpe")}
     return {"non_embedding_params": model.num_params(), "tokenizer": {"vocab_size": tok.vocab_size, "special_tokens": tok.special_tokens, "sha256": sha},
             "eval": {"batches": 16, "batch_size": 16, "seed": 0, "val_loss": round(e["loss"], 4), "val_bits_per_byte": round(e["bits_per_byte"], 4),
-                     "tokens": e["tokens"], "how": "picaboo.demo.checkpoint_metrics(folder, batches=16, batch_size=16, seed=0): the pretraining corpus"}}
+                     "tokens": e["tokens"], "how": "picaboo.cards.checkpoint_metrics(folder, batches=16, batch_size=16, seed=0): the pretraining corpus"}}
 
 def machine() -> str:
     "The machine in words: OS, CPU count, torch threads, load average."
@@ -301,7 +301,7 @@ def finetune_command(args:argparse.Namespace) -> int:
     "Run `picaboo finetune`: tune the base model for chat, save it with its tokenizer and a card.json."
     flags = {"--max-steps": args.max_steps, "--batch-size": args.batch_size, "--max-time": 1 if args.max_time is None else args.max_time, "--max-learning-rate": args.max_learning_rate}
     if bad := [f for f, v in flags.items() if v <= 0]: raise ValueError(f"{bad[0]} must be positive, got {flags[bad[0]]}")
-    from picaboo.sampling import find_model
+    from picaboo.loading import find_model
     if Path(args.out).resolve() == find_model(args.base).resolve(): raise ValueError(f"--out {args.out} is the base model's folder: write the tuned model elsewhere")
     t0 = time.perf_counter()
     model, tok = load_for_chat(args.base, args.seed)
@@ -322,7 +322,7 @@ def finetune_command(args:argparse.Namespace) -> int:
                + (f" --max-time {args.max_time:g}" if args.max_time else "")
                + f" --batch-size {args.batch_size} --max-learning-rate {args.max_learning_rate:g} --warmup-steps {args.warmup_steps}"
                f" --seed {args.seed} --data-seed {args.data_seed}")
-    from picaboo.demo import corpus_manifest
+    from picaboo.cards import corpus_manifest
     m, loss = corpus_manifest(), trainer.history.get("loss", [])
     card = {"name": out.name, "base": str(args.base), "command": command, "seed": args.seed, "data_seed": args.data_seed,
             "python": platform.python_version(), "torch": torch.__version__, "machine": machine(),

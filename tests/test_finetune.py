@@ -8,7 +8,7 @@ import pytest
 from picaboo.chat import CHAT_TOKENS, chat_token_ids
 from picaboo.cli import main
 from picaboo.finetune import assistant_loss, chat_like, instruction_split, load_for_chat
-from picaboo.sampling import load_model_and_tokenizer
+from picaboo.loading import load_model_and_tokenizer
 
 MODELS = Path(__file__).resolve().parent.parent/"models"
 BASE, SHIPPED = MODELS/"picaboo-tiny", MODELS/"picaboo-tiny-chat"
@@ -46,7 +46,7 @@ def test_bad_flags(tmp_path, capsys):
 
 @pytest.mark.skipif(not SHIPPED.is_dir(), reason="models/picaboo-tiny-chat is not there")
 def test_shipped_card_figure():
-    from picaboo.demo import corpus_manifest
+    from picaboo.cards import corpus_manifest
     card = json.loads((SHIPPED/"card.json").read_text(encoding="utf-8"))
     if corpus_manifest()["sha256"] != card["corpus"]["sha256"]:
         pytest.skip(f"this Python ({platform.python_version()}) builds another corpus than the card's "

@@ -49,7 +49,7 @@ def test_checkpoint_matches_config_and_tokenizer(folder):
 
 @pytest.mark.parametrize("folder", CHECKPOINTS, ids=lambda p: p.name)
 def test_validation_loss_matches_the_card(folder):
-    from picaboo.demo import checkpoint_metrics, corpus_manifest
+    from picaboo.cards import checkpoint_metrics, corpus_manifest
     card = card_of(folder)
     if corpus_manifest()["sha256"] != card["corpus"]["sha256"]:
         pytest.skip(f"this Python ({platform.python_version()}) builds another corpus than the card's "

@@ -35,12 +35,13 @@ readme: setup  ## README.md from nbs/index.ipynb
 docs: setup  ## the Quarto website (render needs quarto; checks always run)
 	$(BIN)/python tools/docs.py
 
-check: setup  ## the package matches the notebooks, notebooks are clean, README is in sync
+check: setup  ## the package matches the notebooks, notebooks are clean, README is in sync, lines pass ruff
 	$(BIN)/nbdev-export
 	git diff --exit-code -- picaboo || (echo "picaboo/ is out of step with nbs/: run make export and commit"; exit 1)
 	$(BIN)/nbdev-clean
 	git diff --exit-code -- nbs || (echo "nbs/ has uncleaned notebooks: run make export and commit"; exit 1)
 	$(BIN)/python tools/make_readme.py --check
+	$(BIN)/ruff check picaboo || (echo "picaboo/ has lines the house style forbids: fix them in the notebooks, then make export"; exit 1)
 
 clean:  ## remove build outputs (not .venv, not models/)
 	rm -rf _docs _proc build *.egg-info .pytest_cache

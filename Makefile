@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@# JupyterLab in this venv cleans a notebook as it saves it (nbdev's hook), so running a chapter leaves git clean
+	@mkdir -p $(VENV)/etc/jupyter
+	@printf '%s\n' 'def nbdev_clean_jupyter(**kwargs):' '    from nbdev.clean import clean_jupyter' '    clean_jupyter(**kwargs)' '' \
+	  'c.ContentsManager.pre_save_hook = nbdev_clean_jupyter' > $(VENV)/etc/jupyter/jupyter_server_config.py
 	@touch $@
 
 setup: $(STAMP)  ## create .venv and install picaboo with the dev extra

@@ -3,18 +3,23 @@
 Where `quarto` is on PATH, this does what `nbdev-docs` does (nbdev's preprocessing, then Quarto's render into
 `_docs/`) and checks the rendered site. Where it is not (Quarto cannot be installed on every machine; see
 ../shared/QUARTO.md), it runs nbdev's preprocessing alone, without `nbdev-docs`' attempt to download Quarto,
-checks the processed notebooks in `_proc/`, and says on one line that the render step was skipped.
+renders each processed notebook with a real Pandoc (pypandoc-binary) and checks that HTML, and says on one line
+that the Quarto render was skipped.
 
 Steps, in order:
 1. nbdev's preprocessing: `refresh_quarto_yml` (writes nbs/nbdev.yml; keeps our nbs/_quarto.yml), `_build_modidx`,
-   `nbdev_sidebar` (nbs/sidebar.yml, chapter order), and the same per-notebook processing as nbdev's `proc_nbs`
-   into `_proc/` (frontmatter from `# Title` + `> description`, directives stripped, hidden cells removed,
-   `show_doc` reference entries added and executed), one notebook per task so every failing notebook is named.
-2. The steps nbdev has no option for: long text outputs trimmed to --max-output-lines; an
-   "Open in Colab / Launch in JupyterLab / GitHub" line added under each chapter's title; nbdev's automatic
-   links from a `backticked` name to a reference entry that does not exist dropped (printed as notes).
-3. Checks on `_proc/` (tools/docs_checks.py: check_processed, check_site_config).
-4. With Quarto: nbdev's render (`render_quarto`, as `nbdev-docs` does), then checks on `_docs/` (check_rendered).
+   and the same per-notebook processing as nbdev's `proc_nbs` into `_proc/` (frontmatter from `# Title` +
+   `> description`, directives stripped, hidden cells removed, `show_doc` reference entries added and executed),
+   one notebook per task so every failing notebook is named. nbs/sidebar.yml is ours: the book's two parts with
+   numbered chapters, from the notebooks' file names and titles (tools/docs_checks.py: write_sidebar).
+2. The processing nbdev has no option for (docs_checks.annotate_processed): every cell's text as a list of lines,
+   progress bars and warnings out of outputs, long outputs trimmed to --max-output-lines, `__main__.` out of
+   signatures, an "Open in Colab / Launch in JupyterLab / GitHub" line under each chapter's title; then nbdev's
+   automatic links to reference entries that do not exist dropped (printed as notes), and `_proc/api.qmd`, the API
+   reference page, written from each module's `__all__`.
+3. Checks: each processed page rendered by Pandoc and checked (docs_checks.check_processed, check_site_config).
+4. With Quarto: nbdev's render (`render_quarto`, as `nbdev-docs` does), then checks on `_docs/` (check_rendered,
+   with lychee or linkchecker where installed).
 
 Exit status 0 when everything passed, 1 with the list of problems otherwise, 2 for bad usage.
 """
@@ -54,7 +59,7 @@ def preprocess(cfg, n_workers: int = 2, force: bool = False) -> tuple[Path, list
     """nbdev's docs preprocessing without Quarto: what `nbdev_proc_nbs` does, minus `_ensure_quarto`.
     Returns the `_proc` folder and the notebooks that failed (with nbdev's error)."""
     import nbdev.doclinks
-    from nbdev.quarto import nbdev_sidebar, refresh_quarto_yml
+    from nbdev.quarto import refresh_quarto_yml
     from nbdev.serve import _proc_file, _rm_stale
     from nbdev import serve, serve_drv
     from nbdev.doclinks import nbglob
@@ -63,7 +68,7 @@ def preprocess(cfg, n_workers: int = 2, force: bool = False) -> tuple[Path, list
     refresh_quarto_yml()
     nbdev.doclinks._build_modidx()
     nbs = Path(cfg.nbs_path)
-    nbdev_sidebar.__wrapped__(path=nbs)
+    dc.write_sidebar(nbs)
 
     # The staging of nbdev.serve.proc_nbs (same files, same cache rules), run one notebook per task.
     cache = Path(cfg.config_path) / "_proc"
@@ -130,14 +135,20 @@ def build_and_check(root: Path | None = None, *, quarto: str | None = "auto", n_
     t0 = time.time()
     proc, problems = preprocess(cfg, n_workers=n_workers, force=force)
     counts = dc.annotate_processed(site, proc, max_output_lines=max_output_lines, launch_links=launch_links)
-    notes = dc.unlink_missing_refs(site, proc)
-    problems += dc.check_site_config(site.nbs)
-    problems += dc.check_processed(site, proc, max_output_lines=max_output_lines, max_nb_mb=max_nb_mb,
+    rels = dc.source_notebooks(site.nbs)
+    htmls, failed = dc.render_pages(site, proc, rels, n_workers=n_workers)
+    ids = {dc.page_name(r): dc.Page(h).ids for r, h in htmls.items()}
+    notes, changed = dc.unlink_missing_refs(site, proc, ids)
+    htmls.update(dc.render_pages(site, proc, changed, n_workers=n_workers)[0])
+    dc.write_api_page(site, proc, cfg.lib_path.name, ids)
+    htmls["api.qmd"] = dc.markdown_html((proc / "api.qmd").read_text(encoding="utf-8"))
+    problems += failed + dc.check_site_config(site.nbs)
+    problems += dc.check_processed(site, proc, htmls, max_output_lines=max_output_lines, max_nb_mb=max_nb_mb,
                                    launch_links=launch_links)
-    n = len(dc.source_notebooks(site.nbs))
-    out(f"Processed {n} notebooks into _proc/ in {time.time() - t0:.1f} s "
+    out(f"Processed {len(rels)} notebooks into _proc/ and checked Pandoc's HTML of them in {time.time() - t0:.1f} s "
         f"({counts['trimmed']} long outputs trimmed, launch links on {counts['launch']} pages).")
-    for note in notes: out(f"note: {note}")
+    for note in notes:
+        out(f"note: {note}")
     if not quarto:
         out(skip_line or SKIP_LINE.format(why="no `quarto` on PATH"))
         return problems
@@ -148,9 +159,7 @@ def build_and_check(root: Path | None = None, *, quarto: str | None = "auto", n_
     try: render(cfg, n_workers=n_workers)
     except Exception as e:  # noqa: BLE001 (Quarto's own message is the useful part)
         return [f"quarto render failed: {e}"]
-    titles = {rel: str(dc.frontmatter(dc.read_nb(proc / rel)).get("title", "")) for rel in dc.source_notebooks(site.nbs)
-              if (proc / rel).exists()}
-    problems += dc.check_rendered(site, Path(cfg.doc_path), titles, launch_links=launch_links)
+    problems += dc.check_rendered(site, Path(cfg.doc_path), launch_links=launch_links, out=out)
     out(f"Rendered the site into {Path(cfg.doc_path).name}/ with Quarto in {time.time() - t1:.1f} s and checked it.")
     return problems
 

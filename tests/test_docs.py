@@ -411,3 +411,16 @@ def test_the_book_passes():
     r = run_docs(ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Docs checks passed." in r.stdout
+
+
+def test_readme_links_are_absolute_so_they_resolve_on_pypi():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import make_readme
+    md = make_readme._relink("See [data](01_data.ipynb#top), ![path](images/pipeline.png), [site](https://x.org), "
+                             "[here](#here) and <img src=\"images/a.svg\">.")
+    assert "[data](https://github.com/picaboo-book/picaboo/blob/main/nbs/01_data.ipynb#top)" in md
+    assert "![path](https://raw.githubusercontent.com/picaboo-book/picaboo/main/nbs/images/pipeline.png)" in md
+    assert '<img src="https://raw.githubusercontent.com/picaboo-book/picaboo/main/nbs/images/a.svg">' in md
+    assert "[site](https://x.org)" in md and "[here](#here)" in md
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "make_readme.py"), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

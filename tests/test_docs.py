@@ -1,5 +1,6 @@
 """tools/docs.py, the website build and its checks: on small synthetic projects and processed notebooks (each defect
 a real Quarto render showed makes the checks fail before its fix and pass after it), and on the real book."""
+
 import base64
 import json
 import os
@@ -15,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import docs_checks as dc  # noqa: E402
 
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
 
 PYPROJECT = """\
 [build-system]
@@ -56,25 +59,33 @@ def add(a:int, b:int) -> int:
 '''
 
 
-def md(src): return {"cell_type": "markdown", "metadata": {}, "source": src}
+def md(src):
+    return {"cell_type": "markdown", "metadata": {}, "source": src}
 
 
-def raw(src): return {"cell_type": "raw", "metadata": {}, "source": src}
+def raw(src):
+    return {"cell_type": "raw", "metadata": {}, "source": src}
 
 
 def code(src, outputs=()):
     return {"cell_type": "code", "metadata": {}, "execution_count": None, "source": src, "outputs": list(outputs)}
 
 
-def stream(txt, name="stdout"): return {"output_type": "stream", "name": name, "text": txt}
+def stream(txt, name="stdout"):
+    return {"output_type": "stream", "name": name, "text": txt}
 
 
-def lines(s): return s.splitlines(keepends=True)
+def lines(s):
+    return s.splitlines(keepends=True)
 
 
 def write_nb(path, cells):
-    nb = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
-          "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
 
 
@@ -89,28 +100,43 @@ def make_project(tmp_path):
     (nbs / "images" / "dot.png").write_bytes(PNG)
     for f in ("_quarto.yml", "styles.css"):
         shutil.copy(ROOT / "nbs" / f, nbs / f)
-    write_nb(nbs / "index.ipynb", [
-        md("# synth\n\n> A synthetic book."),
-        md("Start with [the good chapter](00_good.ipynb), or its [adder](good.html#add)."),
-    ])
-    write_nb(nbs / "00_good.ipynb", [
-        md("# A good chapter\n\n> Everything a chapter page needs."),
-        code("#| default_exp good"),
-        md("## Adding\n\nWe add numbers with `add`; see [the home page](index.ipynb) and [below](#what-we-built)."),
-        code("#| export\ndef add(a:int, # the first number\n        b:int, # the second number\n       ) -> int:\n"
-             "    \"Add two numbers.\"\n    return a + b"),
-        code("#| hide\nsecret_value_nobody_should_see = 42"),
-        code("print(add(1, 2))", [stream("3\n")]),
-        code("for i in range(100): print(i)", [stream("".join(f"{i}\n" for i in range(100)))]),
-        md("![a dot](images/dot.png)"),
-        md("## What we built\n\n- `add`"),
-    ])
+    write_nb(
+        nbs / "index.ipynb",
+        [
+            md("# synth\n\n> A synthetic book."),
+            md("Start with [the good chapter](00_good.ipynb), or its [adder](good.html#add)."),
+        ],
+    )
+    write_nb(
+        nbs / "00_good.ipynb",
+        [
+            md("# A good chapter\n\n> Everything a chapter page needs."),
+            code("#| default_exp good"),
+            md("## Adding\n\nWe add numbers with `add`; see [the home page](index.ipynb) and [below](#what-we-built)."),
+            code(
+                "#| export\ndef add(a:int, # the first number\n        b:int, # the second number\n       ) -> int:\n"
+                '    "Add two numbers."\n    return a + b'
+            ),
+            code("#| hide\nsecret_value_nobody_should_see = 42"),
+            code("print(add(1, 2))", [stream("3\n")]),
+            code("for i in range(100): print(i)", [stream("".join(f"{i}\n" for i in range(100)))]),
+            md("![a dot](images/dot.png)"),
+            md("## What we built\n\n- `add`"),
+        ],
+    )
     return tmp_path
 
 
 def run_docs(root, *args):
-    return subprocess.run([sys.executable, str(ROOT / "tools" / "docs.py"), *args], cwd=root, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "docs.py"), *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
 
 
 NO_QUARTO = shutil.which("quarto") is None
@@ -129,14 +155,17 @@ def test_good_project_passes(tmp_path):
     everything = json.dumps(proc)
     assert "secret_value_nobody_should_see" not in everything and "#| export" not in everything
     assert "colab.research.google.com/github/example/synth/blob/main/nbs/00_good.ipynb" in everything
-    assert dc.TRIM_MARK in everything                                 # the 100-line output was trimmed
+    assert dc.TRIM_MARK in everything  # the 100-line output was trimmed
     assert any("### add" in t for c in proc["cells"] for k, t in dc.output_texts(c))  # show_doc became markdown
     sidebar = yaml.safe_load((root / "nbs" / "sidebar.yml").read_text())["website"]["sidebar"]["contents"]
     assert sidebar[0] == "index.ipynb" and sidebar[-1] == "api.qmd"
     assert sidebar[1] == {"section": dc.PARTS[0], "contents": [{"text": "0 A good chapter", "href": "00_good.ipynb"}]}
     api = (root / "_proc" / "api.qmd").read_text()
-    assert "| [`add`](00_good.ipynb#add) | Add two numbers. |" in api and "| [`ANSWER`](00_good.ipynb) | the answer |" in api
-    again = run_docs(root, "--workers", "1")                         # cached and idempotent
+    assert (
+        "| [`add`](00_good.ipynb#add) | Add two numbers. |" in api
+        and "| [`ANSWER`](00_good.ipynb) | the answer |" in api
+    )
+    again = run_docs(root, "--workers", "1")  # cached and idempotent
     assert again.returncode == 0, again.stdout + again.stderr
 
 
@@ -144,13 +173,23 @@ def test_good_project_passes(tmp_path):
 def test_bad_notebooks_fail_with_clear_messages(tmp_path):
     root = make_project(tmp_path)
     nbs = root / "nbs"
-    write_nb(nbs / "01_leak.ipynb", [md("# Leaky\n\n> A directive too late."),
-                                      code("x = 1\n#| export\ndef f(): return x")])
-    write_nb(nbs / "02_noimage.ipynb", [md("# No image\n\n> A picture that is not there."),
-                                         md("![missing](images/missing.png)")])
-    write_nb(nbs / "03_badlink.ipynb", [md("# Bad links\n\n> Links to nowhere."),
-                                         md("See [the next chapter](09_nothere.ipynb), [a section](00_good.ipynb#nope) "
-                                            "and [the old name](00_good.html).")])
+    write_nb(
+        nbs / "01_leak.ipynb", [md("# Leaky\n\n> A directive too late."), code("x = 1\n#| export\ndef f(): return x")]
+    )
+    write_nb(
+        nbs / "02_noimage.ipynb",
+        [md("# No image\n\n> A picture that is not there."), md("![missing](images/missing.png)")],
+    )
+    write_nb(
+        nbs / "03_badlink.ipynb",
+        [
+            md("# Bad links\n\n> Links to nowhere."),
+            md(
+                "See [the next chapter](09_nothere.ipynb), [a section](00_good.ipynb#nope) "
+                "and [the old name](00_good.html)."
+            ),
+        ],
+    )
     write_nb(nbs / "04_notitle.ipynb", [md("Just some text, no title."), code("y = 2")])
     write_nb(nbs / "05_nodesc.ipynb", [md("# No description"), code("z = 3")])
     r = run_docs(root, "--workers", "1")
@@ -177,6 +216,7 @@ def test_require_quarto_fails_without_quarto(tmp_path):
 # ---------------------------------------------------------------------------------------------------------------------
 # The five defects a real Quarto render showed: each fails the checks before its fix and passes after it.
 
+
 def processed_site(tmp_path, cells, wrap_code=True):
     """A one-chapter site whose processed chapter (in _proc/) holds `cells` under nbdev's frontmatter. `wrap_code`:
     the book's own _quarto.yml and styles.css (which wrap long code lines), else a site that does not wrap."""
@@ -191,8 +231,10 @@ def processed_site(tmp_path, cells, wrap_code=True):
         (nbs / "styles.css").write_text(".cell { margin-bottom: 1rem; }\n")
     write_nb(nbs / "index.ipynb", [md(lines("# synth\n\n> Home.\n\n[The chapter](00_chapter.ipynb)"))])
     write_nb(nbs / "00_chapter.ipynb", [md(lines("# The chapter\n\n> A chapter."))] + cells)
-    write_nb(proc / "index.ipynb", [raw(lines("---\ntitle: synth\ndescription: Home.\n---\n")),
-                                    md(["[The chapter](00_chapter.ipynb)"])])
+    write_nb(
+        proc / "index.ipynb",
+        [raw(lines("---\ntitle: synth\ndescription: Home.\n---\n")), md(["[The chapter](00_chapter.ipynb)"])],
+    )
     write_nb(proc / "00_chapter.ipynb", [raw(lines("---\ntitle: The chapter\ndescription: A chapter.\n---\n"))] + cells)
     dc.write_sidebar(nbs, extra_pages=())
     return dc.Site(root=tmp_path, nbs=nbs, git_url="https://github.com/example/synth"), proc
@@ -209,12 +251,20 @@ def fix(site, proc, launch_links=False):
 
 
 def test_defect1_one_string_sources_lose_their_line_ends(tmp_path):
-    section = ("## A section\n\nIts first paragraph, long enough to show that a heading that swallows it is far longer "
-               "than any heading of the book.\n\nA second paragraph.\n")
+    section = (
+        "## A section\n\nIts first paragraph, long enough to show that a heading that swallows it is far longer "
+        "than any heading of the book.\n\nA second paragraph.\n"
+    )
     site, proc = processed_site(tmp_path, [md(section)])
     nb = dc.read_nb(proc / "00_chapter.ipynb")
-    nb["cells"].insert(1, {"cell_type": "markdown", "metadata": {"picaboo": dc.LAUNCH_MARK},
-                           "source": dc.launch_links_md(site, "00_chapter.ipynb", "nbs")})
+    nb["cells"].insert(
+        1,
+        {
+            "cell_type": "markdown",
+            "metadata": {"picaboo": dc.LAUNCH_MARK},
+            "source": dc.launch_links_md(site, "00_chapter.ipynb", "nbs"),
+        },
+    )
     dc.write_nb(proc / "00_chapter.ipynb", nb)
     before = problems(site, proc, launch_links=True)
     assert "raw fenced-div text on the page: '::: {.launch-links}Open in Colab · Launch in JupyterLab" in before
@@ -223,12 +273,19 @@ def test_defect1_one_string_sources_lose_their_line_ends(tmp_path):
     fix(site, proc, launch_links=True)
     assert problems(site, proc, launch_links=True) == ""
     html = dc.pandoc_html(dc.read_nb(proc / "00_chapter.ipynb"))
-    assert 'class="launch-links"' in html and "colab.research.google.com/github/example/synth/blob/main/nbs/00_chapter.ipynb" in html
+    assert (
+        'class="launch-links"' in html
+        and "colab.research.google.com/github/example/synth/blob/main/nbs/00_chapter.ipynb" in html
+    )
 
 
 def test_defect2_main_in_signatures(tmp_path):
-    doc = ("---\n\n### Model\n\n```python\ndef Model(\n    params:__main__.Params\n)->None:\n```\n\n*A model.*")
-    out = {"output_type": "display_data", "metadata": {}, "data": {"text/markdown": lines(doc), "text/plain": ["Model"]}}
+    doc = "---\n\n### Model\n\n```python\ndef Model(\n    params:__main__.Params\n)->None:\n```\n\n*A model.*"
+    out = {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"text/markdown": lines(doc), "text/plain": ["Model"]},
+    }
     site, proc = processed_site(tmp_path, [code(lines("#| echo: false\n#| output: asis\nshow_doc(Model)"), [out])])
     assert "`__main__.` on the page: 'params:__main__.Params'" in problems(site, proc)
     fix(site, proc)
@@ -237,7 +294,9 @@ def test_defect2_main_in_signatures(tmp_path):
 
 
 def test_defect3_long_code_lines_are_clipped_unless_the_site_wraps_them(tmp_path):
-    long_line = "result = some_function(" + ", ".join(f"argument_{i}" for i in range(8)) + ")  # well over 88 characters"
+    long_line = (
+        "result = some_function(" + ", ".join(f"argument_{i}" for i in range(8)) + ")  # well over 88 characters"
+    )
     cells = [code([long_line])]
     site, proc = processed_site(tmp_path / "plain", cells, wrap_code=False)
     assert not dc.site_wraps_code(site.nbs)
@@ -247,12 +306,14 @@ def test_defect3_long_code_lines_are_clipped_unless_the_site_wraps_them(tmp_path
 
 
 def test_defect4_progress_bars_and_warnings_in_outputs(tmp_path):
-    noisy = ["loss 2.5\n",
-             "Writing model shards:   0%|          | 0/1 [00:00<?, ?it/s]\r",
-             "Writing model shards: 100%|##########| 1/1 [00:00<00:00, 322.89it/s]\n",
-             "<ipython-input-3-abc>:5: UserWarning: this is deprecated\n",
-             "  warnings.warn(\"this is deprecated\")\n",
-             "loss 2.4\n"]
+    noisy = [
+        "loss 2.5\n",
+        "Writing model shards:   0%|          | 0/1 [00:00<?, ?it/s]\r",
+        "Writing model shards: 100%|##########| 1/1 [00:00<00:00, 322.89it/s]\n",
+        "<ipython-input-3-abc>:5: UserWarning: this is deprecated\n",
+        '  warnings.warn("this is deprecated")\n',
+        "loss 2.4\n",
+    ]
     site, proc = processed_site(tmp_path, [code(["train()"], [stream(noisy, "stderr")])])
     before = problems(site, proc)
     assert "a progress bar or warning in an output: 'Writing model shards" in before
@@ -274,8 +335,14 @@ def test_defect4_long_dumps_are_trimmed(tmp_path):
 def test_defect5_sidebar_grouped_by_part_with_chapter_numbers(tmp_path):
     nbs = tmp_path / "nbs"
     nbs.mkdir()
-    names = {"index.ipynb": "Home", "01_data.ipynb": "Data", "01a_readers.ipynb": "Readers", "02_tok.ipynb": "Tokens",
-             "06a_checkpoints.ipynb": "Checkpoints", "10_finetune.ipynb": "Fine-tuning `picaboo`"}
+    names = {
+        "index.ipynb": "Home",
+        "01_data.ipynb": "Data",
+        "01a_readers.ipynb": "Readers",
+        "02_tok.ipynb": "Tokens",
+        "06a_checkpoints.ipynb": "Checkpoints",
+        "10_finetune.ipynb": "Fine-tuning `picaboo`",
+    }
     for name, title in names.items():
         write_nb(nbs / name, [md(lines(f"# {title}\n\n> About {title}."))])
     flat = {"website": {"sidebar": {"contents": sorted(names)}}}  # what nbdev's nbdev_sidebar writes
@@ -289,8 +356,10 @@ def test_defect5_sidebar_grouped_by_part_with_chapter_numbers(tmp_path):
     assert contents[1]["section"] == "Part I: From text to an assistant"
     assert [x["text"] for x in contents[1]["contents"]] == ["1 Data", "2 Tokens", "10 Fine-tuning picaboo"]
     assert contents[2]["section"] == "Part II: The engineering around it"
-    assert contents[2]["contents"] == [{"text": "1a Readers", "href": "01a_readers.ipynb"},
-                                       {"text": "6a Checkpoints", "href": "06a_checkpoints.ipynb"}]
+    assert contents[2]["contents"] == [
+        {"text": "1a Readers", "href": "01a_readers.ipynb"},
+        {"text": "6a Checkpoints", "href": "06a_checkpoints.ipynb"},
+    ]
 
 
 def test_api_page_lists_every_public_name(tmp_path):
@@ -299,8 +368,13 @@ def test_api_page_lists_every_public_name(tmp_path):
     (tmp_path / "nbs").mkdir()
     write_nb(tmp_path / "nbs" / "00_good.ipynb", [md(["# A good chapter"])])
     site = dc.Site(root=tmp_path, nbs=tmp_path / "nbs")
-    assert dc.api_entries(tmp_path, "synth") == [{"module": "synth.good", "notebook": "00_good.ipynb",
-                                                  "names": [("ANSWER", "the answer"), ("add", "Add two numbers.")]}]
+    assert dc.api_entries(tmp_path, "synth") == [
+        {
+            "module": "synth.good",
+            "notebook": "00_good.ipynb",
+            "names": [("ANSWER", "the answer"), ("add", "Add two numbers.")],
+        }
+    ]
     page = dc.api_page_md(site, "synth", {"good.html": {"add"}})
     assert "Built in [0 A good chapter](00_good.ipynb)." in page
     assert "| [`add`](00_good.ipynb#add) | Add two numbers. |" in page
@@ -319,15 +393,25 @@ def test_strip_noise_and_trim_lines():
 def test_links_are_checked_against_the_ids_pandoc_produced(tmp_path):
     (tmp_path / "synth").mkdir()
     (tmp_path / "synth" / "core.py").write_text("")
-    site = dc.Site(root=tmp_path, nbs=tmp_path / "nbs", site_url="https://example.github.io/synth",
-                   git_url="https://github.com/example/synth", pages={"good.html": "00_good.ipynb"})
+    site = dc.Site(
+        root=tmp_path,
+        nbs=tmp_path / "nbs",
+        site_url="https://example.github.io/synth",
+        git_url="https://github.com/example/synth",
+        pages={"good.html": "00_good.ipynb"},
+    )
     ids = {"good.html": dc.Page(dc.markdown_html("## Attention, step 1\n\n### `Tokenizer.encode`\n")).ids}
     assert ids["good.html"] == {"attention-step-1", "tokenizer.encode"}
     assert dc.link_problem(site, "00_good.ipynb", "#attention-step-1", ids) is None
     assert dc.link_problem(site, "index.ipynb", "00_good.ipynb#tokenizer.encode", ids) is None
     assert "no anchor #step-1 on good.html" in dc.link_problem(site, "index.ipynb", "00_good.ipynb#step-1", ids)
-    assert dc.link_problem(site, "00_good.ipynb", "https://github.com/example/synth/blob/main/synth/core.py#L3", ids) is None
-    assert "not in the repository" in dc.link_problem(site, "00_good.ipynb", "https://github.com/example/synth/blob/main/synth/gone.py", ids)
+    assert (
+        dc.link_problem(site, "00_good.ipynb", "https://github.com/example/synth/blob/main/synth/core.py#L3", ids)
+        is None
+    )
+    assert "not in the repository" in dc.link_problem(
+        site, "00_good.ipynb", "https://github.com/example/synth/blob/main/synth/gone.py", ids
+    )
     assert dc.link_problem(site, "00_good.ipynb", "https://github.com/someone/else/blob/main/x.py", ids) is None
     assert "points outside nbs/" in dc.link_problem(site, "00_good.ipynb", "../README.md", ids)
     assert "show_doc" in dc.link_problem(site, "index.ipynb", "https://example.github.io/synth/good.html#mul", ids)
@@ -338,9 +422,12 @@ def test_links_are_checked_against_the_ids_pandoc_produced(tmp_path):
 
 QUARTO_PAGE = """<!DOCTYPE html><html><head><title>{title} – synth</title></head><body>
 <main class="content" id="quarto-document-content">
-<div class="launch-links"><p><a href="https://colab.research.google.com/github/example/synth/blob/main/nbs/00_good.ipynb">Open in Colab</a></p></div>
+<div class="launch-links"><p>
+<a href="https://colab.research.google.com/github/example/synth/blob/main/nbs/00_good.ipynb">Open in Colab</a>
+</p></div>
 <section id="adding" class="level2"><h2 class="anchored">Adding</h2>
-<div class="cell"><div class="sourceCode cell-code" id="cb1"><pre class="sourceCode python"><code class="sourceCode python">{code}</code></pre></div>
+<div class="cell"><div class="sourceCode cell-code" id="cb1">
+<pre class="sourceCode python"><code class="sourceCode python">{code}</code></pre></div>
 <div class="cell-output cell-output-stderr"><pre><code>{output}</code></pre></div></div>
 <p>{prose}</p>
 </section></main></body></html>"""
@@ -353,11 +440,17 @@ def _rendered_site(tmp_path, pages, **fmt):
     for f in ("_quarto.yml", "styles.css"):
         shutil.copy(ROOT / "nbs" / f, nbs / f)
     (docs / "search.json").write_text("[]")
-    page = QUARTO_PAGE.format(**{"title": "A good chapter", "code": "print(add(1, 2))", "output": "3", "prose": "Done.", **fmt})
+    page = QUARTO_PAGE.format(
+        **{"title": "A good chapter", "code": "print(add(1, 2))", "output": "3", "prose": "Done.", **fmt}
+    )
     for name in pages:
         (docs / name).write_text(page)
-    return dc.Site(root=tmp_path, nbs=nbs, git_url="https://github.com/example/synth",
-                   pages={"index.html": "index.ipynb", "good.html": "00_good.ipynb"}), docs
+    return dc.Site(
+        root=tmp_path,
+        nbs=nbs,
+        git_url="https://github.com/example/synth",
+        pages={"index.html": "index.ipynb", "good.html": "00_good.ipynb"},
+    ), docs
 
 
 def test_rendered_site_passes(tmp_path, monkeypatch):
@@ -369,9 +462,16 @@ def test_rendered_site_passes(tmp_path, monkeypatch):
 
 
 def test_rendered_site_problems(tmp_path, monkeypatch):
-    monkeypatch.setattr(dc, "link_checker", lambda docs: [sys.executable, "-c", "import sys; sys.exit('1 broken link')"])
-    site, docs = _rendered_site(tmp_path, ["good.html"], code="#| export\nx = 1", prose="::: {.launch-links}[Open]:::",
-                                output="100%|##########| 1/1 [00:00&lt;00:00, 3.2it/s]")
+    monkeypatch.setattr(
+        dc, "link_checker", lambda docs: [sys.executable, "-c", "import sys; sys.exit('1 broken link')"]
+    )
+    site, docs = _rendered_site(
+        tmp_path,
+        ["good.html"],
+        code="#| export\nx = 1",
+        prose="::: {.launch-links}[Open]:::",
+        output="100%|##########| 1/1 [00:00&lt;00:00, 3.2it/s]",
+    )
     probs = "\n".join(dc.check_rendered(site, docs, out=lambda s: None))
     assert "_docs/index.html: missing (the page for index.ipynb)" in probs
     assert "_docs/good.html: directive text in code on the page: '#| export'" in probs
@@ -382,8 +482,9 @@ def test_rendered_site_problems(tmp_path, monkeypatch):
 
 def test_render_path_with_a_stand_in_for_quarto(tmp_path, monkeypatch):
     "Where Quarto is installed: render (here a stand-in writing Quarto-like pages), move to _docs, check the site."
-    import nbdev.quarto_render
     import docs
+    import nbdev.quarto_render
+
     root = make_project(tmp_path)
     monkeypatch.chdir(root)
     monkeypatch.setattr(dc, "link_checker", lambda docs: None)
@@ -393,8 +494,10 @@ def test_render_path_with_a_stand_in_for_quarto(tmp_path, monkeypatch):
         output_dir.mkdir(parents=True)
         (output_dir / "search.json").write_text("[]")
         for name in ("index.html", "good.html", "api.html"):
-            (output_dir / name).write_text(QUARTO_PAGE.format(title="A good chapter", code="print(add(1, 2))",
-                                                              output="3", prose="Done."))
+            (output_dir / name).write_text(
+                QUARTO_PAGE.format(title="A good chapter", code="print(add(1, 2))", output="3", prose="Done.")
+            )
+
     monkeypatch.setattr(nbdev.quarto_render, "render_quarto", fake_render)
     lines_out = []
     problems_found = docs.build_and_check(root, quarto="/stand-in/quarto", n_workers=1, out=lines_out.append)
@@ -406,6 +509,7 @@ def test_render_path_with_a_stand_in_for_quarto(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------------------------------------
 # The real book
 
+
 @pytest.mark.skipif(not NO_QUARTO, reason="checks the no-Quarto path; quarto is installed here")
 def test_the_book_passes():
     r = run_docs(ROOT)
@@ -416,11 +520,16 @@ def test_the_book_passes():
 def test_readme_links_are_absolute_so_they_resolve_on_pypi():
     sys.path.insert(0, str(ROOT / "tools"))
     import make_readme
-    md = make_readme._relink("See [data](01_data.ipynb#top), ![path](images/pipeline.png), [site](https://x.org), "
-                             "[here](#here) and <img src=\"images/a.svg\">.")
+
+    md = make_readme._relink(
+        "See [data](01_data.ipynb#top), ![path](images/pipeline.png), [site](https://x.org), "
+        '[here](#here) and <img src="images/a.svg">.'
+    )
     assert "[data](https://github.com/picaboo-book/picaboo/blob/main/nbs/01_data.ipynb#top)" in md
     assert "![path](https://raw.githubusercontent.com/picaboo-book/picaboo/main/nbs/images/pipeline.png)" in md
     assert '<img src="https://raw.githubusercontent.com/picaboo-book/picaboo/main/nbs/images/a.svg">' in md
     assert "[site](https://x.org)" in md and "[here](#here)" in md
-    r = subprocess.run([sys.executable, str(ROOT / "tools" / "make_readme.py"), "--check"], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "make_readme.py"), "--check"], capture_output=True, text=True, check=False
+    )
     assert r.returncode == 0, r.stdout + r.stderr

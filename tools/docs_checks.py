@@ -107,7 +107,7 @@ def frontmatter(nb: dict) -> dict:
 
 
 def output_texts(cell: dict):
-    "(kind, text) for each text-like output of a code cell: kind is stream, text/plain, text/markdown, text/html, error."
+    "(kind, text) for each text-like output of a code cell: stream, text/plain, text/markdown, text/html or error."
     for o in cell.get("outputs", []):
         t = o.get("output_type")
         if t == "stream":
@@ -337,7 +337,7 @@ def annotate_processed(site: Site, proc: Path, max_output_lines: int = 40, launc
 def unlink_missing_refs(site: Site, proc: Path, ids: dict) -> tuple[list[str], list[str]]:
     """nbdev links every `backticked` name its index knows to `page.html#name`, also private helpers and methods
     that have no reference entry on that page, so the link lands nowhere. Keep the code span, drop such links.
-    `ids`: page name -> the ids Pandoc gave that page. Returns notes (one per dropped link) and the notebooks changed."""
+    `ids`: page name -> the ids Pandoc gave it. Returns notes (one per dropped link) and the notebooks changed."""
     if not site.site_url:
         return [], []
     auto = re.compile(r"\[(`[^`\]]+`)\]\(" + re.escape(site.site_url.rstrip("/")) + r"/([^)#\s]+\.html)#([^)\s]+)\)")
@@ -347,7 +347,7 @@ def unlink_missing_refs(site: Site, proc: Path, ids: dict) -> tuple[list[str], l
             continue
         nb = read_nb(proc / r)
 
-        def fix(m):
+        def fix(m, r=r):
             page, frag = m.group(2), m.group(3)
             if page not in ids or frag in ids[page]:
                 return m.group(0)  # a page that failed to render is reported already
@@ -493,8 +493,8 @@ def quarto_view(nb: dict) -> dict:
 
 def pandoc_html(nb: dict) -> str:
     "HTML for a processed notebook from Pandoc's notebook reader (see `quarto_view`)."
-    r = subprocess.run([_pandoc(), "-f", pandoc_format(), "-t", "html", "--wrap=none"], input=json.dumps(quarto_view(nb)),
-                       capture_output=True, text=True, encoding="utf-8")
+    r = subprocess.run([_pandoc(), "-f", pandoc_format(), "-t", "html", "--wrap=none"],
+                       input=json.dumps(quarto_view(nb)), capture_output=True, text=True, encoding="utf-8", check=False)
     if r.returncode != 0:
         raise RuntimeError(f"pandoc could not read it: {r.stderr.strip()[:500]}")
     return r.stdout
@@ -509,7 +509,8 @@ def markdown_html(md: str) -> str:
 class Page(HTMLParser):
     """What the checks need from an HTML page: ids, references, headings, the lines of text outside code, the lines
     of code blocks (and whether they are an output), and the sidebar's links."""
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+    VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+                      "wbr"})
 
     def __init__(self, html: str = ""):
         super().__init__(convert_charrefs=True)
@@ -588,10 +589,10 @@ def site_wraps_code(nbs: Path) -> bool:
         return True
     css = html.get("css") or []
     for name in [css] if isinstance(css, str) else css:
-        if (nbs / name).exists():
-            for sel, body in re.findall(r"([^{}]+)\{([^}]*)\}", re.sub(r"/\*.*?\*/", "", (nbs / name).read_text(), flags=re.S)):
-                if re.search(r"\bcode\b", sel) and re.search(r"white-space\s*:\s*pre-wrap", body):
-                    return True
+        rules = re.sub(r"/\*.*?\*/", "", (nbs / name).read_text(), flags=re.DOTALL) if (nbs / name).exists() else ""
+        for sel, body in re.findall(r"([^{}]+)\{([^}]*)\}", rules):
+            if re.search(r"\bcode\b", sel) and re.search(r"white-space\s*:\s*pre-wrap", body):
+                return True
     return False
 
 
@@ -600,13 +601,13 @@ def check_html(page: Page, code_width: int | None = CODE_WIDTH) -> list[str]:
     problems = []
     for line in (l for chunk in page.prose for l in chunk.splitlines()):
         if ":::" in line:
-            problems.append(f"raw fenced-div text on the page: {line.strip()[:80]!r} (a cell's text lost its line ends)")
+            problems.append(f"raw fenced-div text on the page: {line.strip()[:80]!r} (a cell lost its line ends)")
         if re.match(r"^\s*#\s*\|", line):
             problems.append(f"directive text on the page: {line.strip()[:60]!r}")
     for h in page.headings:
         if len(" ".join(h.split())) > MAX_HEADING:
-            problems.append(f"a heading of {len(h)} characters ({' '.join(h.split())[:60]!r}...): its markdown cell lost "
-                            f"its line ends, so the heading swallowed the text under it")
+            problems.append(f"a heading of {len(h)} characters ({' '.join(h.split())[:60]!r}...): its markdown "
+                            f"cell lost its line ends, so the heading swallowed the text under it")
     for is_output, block in page.pres:
         for line in block.splitlines():
             if "__main__." in line:
@@ -624,8 +625,8 @@ def check_html(page: Page, code_width: int | None = CODE_WIDTH) -> list[str]:
 _GH_PATH = re.compile(r"^https?://(?:github\.com/(?P<a>[^/]+/[^/]+)/(?:blob|tree|edit|raw)/(?P<ab>[^/]+)/"
                       r"|raw\.githubusercontent\.com/(?P<b>[^/]+/[^/]+)/(?P<bb>[^/]+)/"
                       r"|colab\.research\.google\.com/github/(?P<c>[^/]+/[^/]+)/blob/(?P<cb>[^/]+)/)(?P<path>[^?#]*)")
-_BINDER = re.compile(r"^https?://mybinder\.org/v2/gh/(?P<slug>[^/]+/[^/]+)/(?P<branch>[^?]+)\?(?:.*&)?(?:labpath|urlpath)="
-                     r"(?:lab/tree/)?(?P<path>[^&#]+)")
+_BINDER = re.compile(r"^https?://mybinder\.org/v2/gh/(?P<slug>[^/]+/[^/]+)/(?P<branch>[^?]+)\?(?:.*&)?"
+                     r"(?:labpath|urlpath)=(?:lab/tree/)?(?P<path>[^&#]+)")
 
 
 def repo_path(site: Site, url: str) -> str | None:
@@ -666,14 +667,17 @@ def link_problem(site: Site, page_rel: str, target: str, ids: dict, kind: str = 
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", target):
         rp = repo_path(site, target)
         if rp is not None:
-            return None if rp == "" or (site.root / rp).exists() else f"{target} points at {rp}, which is not in the repository"
+            if rp == "" or (site.root / rp).exists():
+                return None
+            return f"{target} points at {rp}, which is not in the repository"
         base = site.site_url.rstrip("/")
         if not base or not (target == base or target.startswith((base + "/", base + "#"))):
             return None
         target, page_dir = target[len(base):].lstrip("/") or "index.html", PurePosixPath(".")
     parts = urlsplit(target)
     path, frag = unquote(parts.path), unquote(parts.fragment)
-    norm = page_rel if not path else _normalize(PurePosixPath(path.lstrip("/")) if path.startswith("/") else page_dir / path)
+    rel = PurePosixPath(path.lstrip("/")) if path.startswith("/") else page_dir / path
+    norm = _normalize(rel) if path else page_rel
     if norm is None:
         return f"{target} points outside nbs/, the site's root: link to the file on GitHub instead"
     if norm == "" or path.endswith("/"):
@@ -689,8 +693,9 @@ def link_problem(site: Site, page_rel: str, target: str, ids: dict, kind: str = 
     if not page.endswith(".html") and not (site.nbs / norm).exists():
         return f"{target}: no file nbs/{norm}"
     if frag and page in ids and frag not in ids[page]:
-        hint = (" (nbdev links a `backticked` name to its reference entry; that page has none for it: add a "
-                "`show_doc(...)` cell for it, or write the name without backticks)") if re.fullmatch(r"[\w.]+", frag) else ""
+        hint = "" if not re.fullmatch(r"[\w.]+", frag) else (
+            " (nbdev links a `backticked` name to its reference entry; that page has none for it: add a "
+            "`show_doc(...)` cell for it, or write the name without backticks)")
         return f"{target}: no anchor #{frag} on {page}{hint}"
     return None
 
@@ -769,7 +774,7 @@ def _check_cells(site: Site, rel: str, nb: dict, src: dict, max_output_lines: in
         d, body = directives(source)
         leaked = d.keys() & NBDEV_HIDING
         if leaked:
-            problems.append(f"{at}: a cell marked `#| {sorted(leaked)[0]}` is on the page")
+            problems.append(f"{at}: a cell marked `#| {min(leaked)}` is on the page")
         for line in body:
             if re.match(r"^\s*#\s*\|", line):
                 problems.append(f"{at}: directive {line.strip()!r} after the first line of code: nbdev and Quarto read "
@@ -790,7 +795,8 @@ def _check_cells(site: Site, rel: str, nb: dict, src: dict, max_output_lines: in
             if k == "error":
                 problems.append(f"{at}: a saved error output (traceback); rerun the notebook and save it clean")
             if k in ("stream", "text/plain") and len(t.splitlines()) > max_output_lines + 1:
-                problems.append(f"{at}: an output of {len(t.splitlines())} lines (over {max_output_lines}); it was not trimmed")
+                problems.append(f"{at}: an output of {len(t.splitlines())} lines (over {max_output_lines}); "
+                                "it was not trimmed")
     for i, name in _exported_names(src):
         if name not in shown_docs and not any(s.split(".")[-1] == name for s in shown_docs):
             problems.append(f"no reference entry (show_doc) for `{name}`, exported in source cell {i}")
@@ -805,14 +811,15 @@ def check_processed(site: Site, proc: Path, htmls: dict, max_output_lines: int =
     rel -> html; the API page as 'api.qmd')."""
     problems, rels = [], source_notebooks(site.nbs)
     site.pages = {page_name(r): r for r in rels}
-    for extra in [q for q in ("api.qmd",) if (proc / q).exists()] + \
-            [q.relative_to(site.nbs).as_posix() for q in sorted(site.nbs.rglob("*.qmd")) + sorted(site.nbs.rglob("*.md"))]:
+    written = [q for q in ("api.qmd",) if (proc / q).exists()]
+    for extra in written + [q.relative_to(site.nbs).as_posix() for q in sorted(site.nbs.rglob("*.[mq]md"))]:
         if not any(part[0] in "_." for part in PurePosixPath(extra).parts):
             site.pages.setdefault(page_name(extra), extra)
     dupes = {}
     for r in rels:
         dupes.setdefault(page_name(r), []).append(r)
-    problems += [f"{', '.join(s)}: all become the page {n} (nbdev drops the number prefix)" for n, s in dupes.items() if len(s) > 1]
+    problems += [f"{', '.join(s)}: all become the page {n} (nbdev drops the number prefix)"
+                 for n, s in dupes.items() if len(s) > 1]
     pages = {r: Page(h) for r, h in htmls.items()}
     ids = {page_name(r): p.ids for r, p in pages.items()}
     width = None if site_wraps_code(site.nbs) else CODE_WIDTH
@@ -820,7 +827,8 @@ def check_processed(site: Site, proc: Path, htmls: dict, max_output_lines: int =
         where = f"nbs/{rel}"
         mb = (site.nbs / rel).stat().st_size / 2**20
         if mb > max_nb_mb:
-            problems.append(f"{where}: {mb:.1f} MB; keep notebooks under {max_nb_mb:g} MB (smaller figures, fewer outputs)")
+            problems.append(f"{where}: {mb:.1f} MB; keep notebooks under {max_nb_mb:g} MB (smaller figures, "
+                            "fewer outputs)")
         src = read_nb(site.nbs / rel)
         problems += [f"{where}: source cell {i} mixes imports with other code: nbdev runs every cell that imports "
                      f"something when it builds the docs (alone, without the cells before it); put the imports in "
@@ -831,9 +839,11 @@ def check_processed(site: Site, proc: Path, htmls: dict, max_output_lines: int =
         nb = read_nb(proc / rel)
         fm = frontmatter(nb)
         if not str(fm.get("title") or "").strip():
-            problems.append(f"{where}: no title: open the notebook with a markdown cell `# Title` then `> one-line description`")
+            problems.append(f"{where}: no title: open the notebook with a markdown cell `# Title` then "
+                            "`> one-line description`")
         elif not str(fm.get("description") or "").strip():
-            problems.append(f"{where}: no description: put `> one-line description` right under the `# {fm['title']}` title")
+            problems.append(f"{where}: no description: put `> one-line description` right under the "
+                            f"`# {fm['title']}` title")
         problems += [f"{where}: {p}" for p in _check_cells(site, rel, nb, src, max_output_lines, launch_links)]
     for rel, page in pages.items():
         where = f"nbs/{rel}" if rel.endswith(".ipynb") else f"_proc/{rel}"
@@ -916,7 +926,7 @@ def check_rendered(site: Site, docs: Path, launch_links: bool = True, out=print)
     if cmd is None:
         out("Link check of the rendered site skipped: neither lychee nor linkchecker is installed.")
         return problems
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if r.returncode != 0:
         problems.append(f"{cmd[0]} found broken links in _docs/:\n{(r.stdout + r.stderr).strip()[-4000:]}")
     return problems

@@ -9,7 +9,9 @@ GitHub (notebooks: github.com/<repo>/blob/<branch>/nbs/..., images: raw.githubus
 work on GitHub and on PyPI, which shows README.md as the project's description. The repository is
 pyproject.toml's `Repository` URL; the branch is [tool.nbdev]'s `branch` (default main).
 """
-import argparse, re, sys
+import argparse
+import re
+import sys
 from pathlib import Path
 
 import nbformat

@@ -382,7 +382,7 @@ def test_api_page_lists_every_public_name(tmp_path):
 
 def test_strip_noise_and_trim_lines():
     assert dc.strip_noise("a\n 10%|#  | 1/10 [00:01<00:09, 1.00it/s]\rdone\nb\n") == "a\ndone\nb\n"
-    assert dc.strip_noise("x.py:3: FutureWarning: old\n  old()\nkept\n") == "kept\n"
+    assert dc.strip_noise("x.py:3: FutureWarning: old\n  old()\nkept\nWarning: plain\n") == "kept\n"
     t = "".join(f"line {i}\n" for i in range(100))
     out = dc.trim_lines(t, 40)
     assert len(out.splitlines()) == 41 and out.startswith("line 0\n") and out.endswith("line 99\n")

@@ -39,7 +39,7 @@ PARTS = ("Part I: From text to an assistant", "Part II: The engineering around i
 CODE_WIDTH = 88         # characters of code a page shows at 1400 px before clipping (Quarto's default theme)
 MAX_HEADING = 120       # a heading longer than a sentence swallowed the text under it
 PROGRESS = re.compile(r"\d+%\|[^|\n]*\|\s*\d+/\d+|[?\d.]+\s*(?:it/s|s/it|[kMG]?B/s)\]|Writing model shards")
-WARNING = re.compile(r"^(?:\S.*?:\d+: )?[A-Z]\w*Warning: |^\s*warnings\.warn\(")
+WARNING = re.compile(r"^(?:\S.*?:\d+: )?(?:[A-Z]\w*)?Warning: |^\s*warnings\.warn\(")
 
 
 def read_nb(path: Path) -> dict:

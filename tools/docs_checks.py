@@ -1,18 +1,26 @@
 """Checks for the picaboo website, used by `tools/docs.py`.
 
-Two sets of checks, both pure functions that return a list of problems (strings a reader can act on):
-
-- `check_processed`: the notebooks nbdev prepared for Quarto in `_proc/` (no Quarto needed);
-- `check_rendered`: the HTML site Quarto wrote to `_docs/` (only where Quarto is installed).
-
-Plus `annotate_processed`, the one doc step nbdev lacks: it trims long text outputs and adds the
-"launch this chapter" links to each processed page.
+- Processing nbdev lacks (`annotate_processed`): every cell's text written as a list of lines (Quarto drops the line
+  ends of a one-string source), progress bars and warnings removed from outputs, long outputs trimmed, `__main__.`
+  taken out of signatures, "launch this chapter" links added; `write_sidebar` (the book's two parts, numbered) and
+  `write_api_page` (every public name of the package, from each module's `__all__`).
+- `render_pages`: each processed notebook rendered to HTML by a real Pandoc (pypandoc-binary), the way Quarto
+  shows it (leading `#|` options applied, `output: asis` markdown read as markdown); `check_processed` checks
+  that HTML (raw `:::` or `#|` text, run-on headings, missing images, `__main__.`, noise in outputs, code wider
+  than the page, links and anchors against the ids Pandoc produced) plus the book's own lints.
+- `check_rendered`: the site Quarto wrote (where it is installed), with a maintained link checker if present.
 """
 from __future__ import annotations
 
+import ast
+import copy
 import json
 import re
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -27,6 +35,11 @@ _DIRECTIVE = re.compile(r"^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$")  # `#| key: v
 _MAGIC = re.compile(r"^\s*%%\w+")
 LAUNCH_MARK = "launch-links"  # cell metadata `picaboo` value of the cell `annotate_processed` adds
 TRIM_MARK = "trimmed for the website"
+PARTS = ("Part I: From text to an assistant", "Part II: The engineering around it")
+CODE_WIDTH = 88         # characters of code a page shows at 1400 px before clipping (Quarto's default theme)
+MAX_HEADING = 120       # a heading longer than a sentence swallowed the text under it
+PROGRESS = re.compile(r"\d+%\|[^|\n]*\|\s*\d+/\d+|[?\d.]+\s*(?:it/s|s/it|[kMG]?B/s)\]|Writing model shards")
+WARNING = re.compile(r"^(?:\S.*?:\d+: )?(?:[A-Z]\w*)?Warning: |^\s*warnings\.warn\(")
 
 
 def read_nb(path: Path) -> dict:
@@ -34,9 +47,18 @@ def read_nb(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def write_nb(path: Path, nb: dict):
+    Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def text(x) -> str:
     "A notebook text field (a string or a list of lines) as one string."
     return "".join(x) if isinstance(x, list) else (x or "")
+
+
+def as_lines(x) -> list[str]:
+    "A notebook text field as a list of lines, each ending in a newline but the last (what Quarto reads right)."
+    return text(x).splitlines(keepends=True)
 
 
 def directives(source: str) -> tuple[dict, list[str]]:
@@ -44,135 +66,78 @@ def directives(source: str) -> tuple[dict, list[str]]:
     lines, dirs = source.splitlines(), {}
     for i, line in enumerate(lines):
         m = _DIRECTIVE.match(line)
-        if m: dirs[m.group(1)] = m.group(2)
-        elif not (line.strip() == "" or _MAGIC.match(line)): return dirs, lines[i:]
+        if m:
+            dirs[m.group(1)] = m.group(2)
+        elif not (line.strip() == "" or _MAGIC.match(line)):
+            return dirs, lines[i:]
     return dirs, []
 
 
-def is_false(v) -> bool: return str(v).strip().lower() in ("false", "no", "0")
+def is_false(v) -> bool:
+    return str(v).strip().lower() in ("false", "no", "0")
 
 
 def hides_source(cell: dict) -> bool:
     "Is the source of this source-notebook code cell kept off the page (by nbdev or Quarto)?"
-    if cell.get("cell_type") != "code": return False
+    if cell.get("cell_type") != "code":
+        return False
     d, _ = directives(text(cell.get("source")))
     return bool(d.keys() & NBDEV_HIDING) or is_false(d.get("include", "")) or is_false(d.get("echo", ""))
 
 
 def hidden_by_nbdev(cell: dict) -> bool:
     "Is this source-notebook cell removed from the page by nbdev itself?"
-    if cell.get("cell_type") != "code": return False
+    if cell.get("cell_type") != "code":
+        return False
     return bool(directives(text(cell.get("source")))[0].keys() & NBDEV_HIDING)
 
 
 def frontmatter(nb: dict) -> dict:
     "The YAML frontmatter nbdev puts in the first raw cell of a processed notebook ({} if none)."
     cells = nb.get("cells", [])
-    if not cells or cells[0].get("cell_type") != "raw": return {}
+    if not cells or cells[0].get("cell_type") != "raw":
+        return {}
     m = re.match(r"^\s*---\s*\n(.*?)\n---\s*", text(cells[0].get("source")), re.DOTALL)
-    if not m: return {}
-    try: return yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError: return {}
+    if not m:
+        return {}
+    try:
+        return yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError:
+        return {}
 
 
 def output_texts(cell: dict):
-    "(kind, text) for each text-like output of a code cell: kind is stream, text/plain, text/markdown, text/html, error."
+    "(kind, text) for each text-like output of a code cell: stream, text/plain, text/markdown, text/html or error."
     for o in cell.get("outputs", []):
         t = o.get("output_type")
-        if t == "stream": yield "stream", text(o.get("text"))
-        elif t == "error": yield "error", "\n".join(o.get("traceback", []))
+        if t == "stream":
+            yield "stream", text(o.get("text"))
+        elif t == "error":
+            yield "error", "\n".join(o.get("traceback", []))
         elif t in ("execute_result", "display_data"):
             for mime in ("text/markdown", "text/html", "text/plain"):
-                if mime in o.get("data", {}): yield mime, text(o["data"][mime])
+                if mime in o.get("data", {}):
+                    yield mime, text(o["data"][mime])
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Markdown: code spans, links, anchors
-
-_FENCE = re.compile(r"^\s*(```+|~~~+)")
-
-
-def strip_fences(md: str) -> str:
-    "`md` with fenced code blocks blanked out (line count kept)."
-    out, fence = [], None
-    for line in md.splitlines():
-        m = _FENCE.match(line)
-        if fence:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence): fence = None
-            out.append("")
-        elif m: fence = m.group(1); out.append("")
-        else: out.append(line)
-    return "\n".join(out)
+def plain(md_text: str) -> str:
+    "Title text as a browser shows it: `The `picaboo` command` -> `The picaboo command`."
+    t = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", md_text)
+    return " ".join(re.sub(r"[`*]|(?<!\w)_|_(?!\w)", "", t).split())
 
 
-def strip_code(md: str) -> str:
-    "`md` without fenced code blocks and inline code spans: what is left can hold links."
-    return re.sub(r"(`+)(?:(?!\1).)+?\1", "", strip_fences(md), flags=re.DOTALL)
-
-
-_MD_LINK = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\(\s*<?([^\s)>]*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
-_MD_REFDEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.MULTILINE)
-_HTML_REF = re.compile(r"<(a|img|source|iframe)\b[^>]*?\b(href|src)\s*=\s*[\"']([^\"']*)[\"']", re.IGNORECASE)
-
-
-def md_links(md: str) -> list[tuple[str, str]]:
-    "('image' | 'link', target) for each link in markdown `md` (code excluded; raw HTML `<a>`/`<img>` included)."
-    md, res = strip_code(md), []
-    for m in _MD_LINK.finditer(md):
-        res.append(("image" if m.group(1) else "link", m.group(3)))
-        for inner in _MD_LINK.finditer(m.group(2)): res.append(("image" if inner.group(1) else "link", inner.group(3)))
-    res += [("link", m.group(1)) for m in _MD_REFDEF.finditer(md)]
-    res += [("image" if m.group(1).lower() in ("img", "source") else "link", m.group(3)) for m in _HTML_REF.finditer(md)]
-    return res
-
-
-def html_links(html: str) -> list[tuple[str, str]]:
-    "('image' | 'link', target) for `<a href>` and `<img src>` in an HTML fragment."
-    return [("image" if m.group(1).lower() in ("img", "source") else "link", m.group(3)) for m in _HTML_REF.finditer(html)]
-
-
-def heading_id(heading: str) -> str:
-    "The identifier pandoc (so Quarto) gives a heading: `heading_id('Attention, step 1') == 'attention-step-1'`."
-    t = re.sub(r"\{[^}]*\}\s*$", "", heading)                   # trailing attributes {#id .class}
-    t = re.sub(r"!?\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\([^)]*\)", r"\1", t)  # links and images -> their text
-    t = re.sub(r"<[^>]+>", "", t)                               # inline HTML tags
-    t = t.replace("`", "").replace("*", "")
-    t = re.sub(r"[^\w\s.-]", "", t)                             # keep letters, digits, _ - . and spaces
-    t = "-".join(t.split()).lower()
-    m = re.search(r"[^\W\d_]", t)                               # ids start with a letter
-    return t[m.start():] if m else "section"
-
-
-_ATX = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_EXPLICIT_ID = re.compile(r"\{[^}]*?#([\w.:-]+)[^}]*\}")
-_HTML_ID = re.compile(r"\b(?:id|name)\s*=\s*[\"']([^\"']+)[\"']")
-
-
-class Anchors:
-    "The anchors of one page, built in page order (pandoc numbers repeated heading ids -1, -2, ...)."
-    def __init__(self): self.ids, self._seen = set(), {}
-
-    def add_markdown(self, md: str):
-        for line in strip_fences(md).splitlines():
-            m = _ATX.match(line)
+def notebook_title(path: Path) -> str:
+    "The `# Title` of a source notebook (plain text), '' if it has none."
+    for c in read_nb(path).get("cells", []):
+        if c.get("cell_type") == "markdown":
+            m = re.search(r"^#\s+(.+?)\s*$", text(c.get("source")), re.MULTILINE)
             if m:
-                explicit = _EXPLICIT_ID.search(m.group(2))
-                self._add_heading(explicit.group(1) if explicit else heading_id(m.group(2)), explicit is not None)
-        plain = strip_code(md)
-        self.ids.update(m.group(1) for m in _EXPLICIT_ID.finditer(plain))
-        self.ids.update(m.group(1) for m in _HTML_ID.finditer(plain))
-
-    def add_html(self, html: str): self.ids.update(m.group(1) for m in _HTML_ID.finditer(html))
-
-    def _add_heading(self, hid, explicit):
-        if explicit: self.ids.add(hid); return
-        n = self._seen.get(hid)
-        self._seen[hid] = 0 if n is None else n + 1
-        self.ids.add(hid if n is None else f"{hid}-{n + 1}")
+                return plain(m.group(1))
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The site: pages and link resolution
+# The site: pages, chapters, sidebar
 
 @dataclass
 class Site:
@@ -194,7 +159,8 @@ class Site:
 def page_name(rel: str) -> str:
     "The html page nbdev/Quarto writes for a notebook `rel` (relative to nbs): `11b_cli.ipynb` -> `cli.html`."
     p = PurePosixPath(rel)
-    if p.suffix == ".ipynb": return str(p.with_name(re.sub(r"^\d+[a-zA-Z0-9]*_", "", p.name.lower())).with_suffix(".html"))
+    if p.suffix == ".ipynb":
+        return str(p.with_name(re.sub(r"^\d+[a-zA-Z0-9]*_", "", p.name.lower())).with_suffix(".html"))
     return str(p.with_suffix(".html"))
 
 
@@ -203,337 +169,111 @@ def source_notebooks(nbs: Path) -> list[str]:
     res = []
     for p in sorted(nbs.rglob("*.ipynb")):
         rel = p.relative_to(nbs)
-        if any(part[0] in "_." for part in rel.parts): continue
-        res.append(rel.as_posix())
+        if not any(part[0] in "_." for part in rel.parts):
+            res.append(rel.as_posix())
     return res
 
 
-def sidebar_order(rels: list[str]) -> list[str]:
-    "The order nbdev's sidebar lists notebooks in: index first, then by name."
-    return sorted(rels, key=lambda r: (str(PurePosixPath(r).parent), 0 if PurePosixPath(r).name.startswith("index.") else 1, r))
+def chapter(rel: str) -> tuple[int, str] | None:
+    "(part index, label) of a chapter notebook: `06_model.ipynb` -> (0, '6'), `06a_checkpoints.ipynb` -> (1, '6a')."
+    m = re.match(r"^(\d+)([a-z]?)_", PurePosixPath(rel).name)
+    if not m:
+        return None
+    return (1 if m.group(2) else 0), f"{int(m.group(1))}{m.group(2)}"
 
 
-_GH_PATH = re.compile(r"^https?://(?:github\.com/(?P<a>[^/]+/[^/]+)/(?:blob|tree|edit|raw)/(?P<ab>[^/]+)/"
-                      r"|raw\.githubusercontent\.com/(?P<b>[^/]+/[^/]+)/(?P<bb>[^/]+)/"
-                      r"|colab\.research\.google\.com/github/(?P<c>[^/]+/[^/]+)/blob/(?P<cb>[^/]+)/)(?P<path>[^?#]*)")
-_BINDER = re.compile(r"^https?://mybinder\.org/v2/gh/(?P<slug>[^/]+/[^/]+)/(?P<branch>[^?]+)\?(?:.*&)?(?:labpath|urlpath)="
-                     r"(?:lab/tree/)?(?P<path>[^&#]+)")
-
-
-def repo_path(site: Site, url: str) -> str | None:
-    "The repository path a GitHub/Colab/Binder URL of this project points at (None if it is not one)."
-    if not site.repo_slug: return None
-    m = _GH_PATH.match(url)
-    if m:
-        slug = m.group("a") or m.group("b") or m.group("c")
-        return unquote(m.group("path")).rstrip("/") if slug.lower() == site.repo_slug.lower() else None
-    m = _BINDER.match(url)
-    if m and m.group("slug").lower() == site.repo_slug.lower(): return unquote(m.group("path"))
-    return None
-
-
-def is_external(target: str) -> bool:
-    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target)) or target.startswith("//")
-
-
-def resolve_link(site: Site, page_rel: str, target: str, anchors: dict, kind: str = "link") -> str | None:
-    """Why `target`, linked from the notebook `page_rel` (relative to nbs), is broken on the site; None if it is fine.
-    `anchors` maps html page names to their `Anchors`."""
-    target = target.strip()
-    if not target: return "empty link target" if kind == "image" else None
-    if target.startswith("attachment:") or target.startswith("data:"): return None
-    if is_external(target):
-        rp = repo_path(site, target)
-        if rp is not None:
-            return None if rp == "" or (site.root / rp).exists() else f"{target} points at {rp}, which is not in the repository"
-        base = site.site_url.rstrip("/")
-        if not base or not (target == base or target.startswith(base + "/") or target.startswith(base + "#")): return None
-        target = target[len(base):].lstrip("/") or "index.html"
-        page_dir = PurePosixPath(".")
-    else:
-        page_dir = PurePosixPath(page_rel).parent
-    parts = urlsplit(target)
-    path, frag = unquote(parts.path), unquote(parts.fragment)
-    if not path:  # same-page anchor
-        return _check_anchor(page_name(page_rel), frag, anchors, target)
-    if path.startswith("/"): rel = PurePosixPath(path.lstrip("/"))
-    else: rel = page_dir / path
-    norm = _normalize(rel)
-    if norm is None: return f"{target} points outside nbs/, the site's root: link to the file on GitHub instead"
-    if norm.endswith("/") or norm == "": norm += "index.html"
-    if norm.endswith(".ipynb"):
-        if norm not in site.pages.values(): return f"{target}: no notebook {norm} in nbs/ that the site renders"
-        return _check_anchor(page_name(norm), frag, anchors, target)
-    if norm.endswith(".html"):
-        if norm in site.pages: return _check_anchor(norm, frag, anchors, target)
-        if (site.nbs / norm).exists(): return None
-        names = [n for n, src in site.pages.items() if PurePosixPath(src).stem == PurePosixPath(norm).stem]
-        if names: hint = f" (the page for {site.pages[names[0]]} is {names[0]}: nbdev drops the number)"
-        else: hint = (" (link to the notebook instead, e.g. `02_tokenization.ipynb`: Quarto turns it into the page's "
-                      "name, which is the notebook's name without its number, not the module's)")
-        return f"{target}: no page {norm} on the site{hint}"
-    if norm.endswith((".qmd", ".md")) and (site.nbs / norm).exists(): return None
-    if not (site.nbs / norm).exists(): return f"{target}: no file nbs/{norm}"
-    return None
-
-
-def _normalize(rel: PurePosixPath) -> str | None:
-    out = []
-    for part in rel.parts:
-        if part in ("", "."): continue
-        if part == "..":
-            if not out: return None
-            out.pop()
-        else: out.append(part)
-    return "/".join(out) + ("/" if str(rel).endswith("/") else "")
-
-
-def _check_anchor(page: str, frag: str, anchors: dict, target: str) -> str | None:
-    if not frag or page not in anchors: return None
-    if frag in anchors[page].ids: return None
-    close = sorted(a for a in anchors[page].ids if a.lower() == frag.lower() or a.lstrip("_") == frag.lstrip("_"))
-    if close: hint = f" (did you mean #{close[0]}?)"
-    elif re.fullmatch(r"[\w.]+", frag):
-        hint = (" (nbdev links a `backticked` name to its reference entry; that page has none for it: add a "
-                "`show_doc(...)` cell for it, or write the name without backticks)")
-    else: hint = ""
-    return f"{target}: no anchor #{frag} on {page}{hint}"
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Checks on the processed notebooks (`_proc/`)
-
-def _hidden_lines(src_nb: dict, min_len: int = 12) -> set[str]:
-    "Distinctive lines of the source cells nbdev hides: long enough, and not also in a shown cell."
-    hidden, shown = set(), set()
-    for c in src_nb.get("cells", []):
-        lines = {l.strip() for l in text(c.get("source")).splitlines()}
-        if hidden_by_nbdev(c): hidden |= {l for l in lines if len(l) >= min_len and not l.startswith("#|")}
-        else: shown |= lines
-    return hidden - shown
-
-
-def _exported_names(src_nb: dict) -> list[tuple[int, str]]:
-    "(cell index, name) of each public function/class an exported cell defines: nbdev gives each a show_doc."
-    import ast
-    res = []
-    for i, c in enumerate(src_nb.get("cells", [])):
-        if c.get("cell_type") != "code": continue
-        d, body = directives(text(c.get("source")))
-        if not ({"export", "exports", "exec_doc"} & d.keys()) or "hide" in d or is_false(d.get("include", "")): continue
-        try: tree = ast.parse("\n".join(body))
-        except SyntaxError: continue
-        res += [(i, n.name) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                and (not n.name.startswith("_") or n.name.startswith("__"))]
-    return res
-
-
-def _runs_in_docs_build(src_nb: dict) -> list[int]:
-    """Source cells nbdev runs while building the docs although they are not just imports or exported code: any
-    cell with an import statement is run (`exec_show_docs`), without the cells before it, so code there is slow
-    at best and fails at worst (a NameError on a variable an earlier cell made)."""
-    import ast
-    res = []
-    for i, c in enumerate(src_nb.get("cells", [])):
-        if c.get("cell_type") != "code": continue
-        d, body = directives(text(c.get("source")))
-        if {"export", "exports", "exporti", "exec_doc"} & d.keys() or is_false(d.get("eval", "")): continue
-        src = "\n".join(body)
-        if not src.strip() or src.lstrip()[:1] in "%!": continue
-        try: tree = ast.parse(src)
-        except SyntaxError: continue
-        if not any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree)): continue
-        harmless = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-        other = [n for n in tree.body if not isinstance(n, harmless)]
-        if other: res.append(i)
-    return res
-
-
-def page_anchors(nb: dict) -> Anchors:
-    "The anchors of the page a processed notebook becomes."
-    a = Anchors()
-    for c in nb.get("cells", []):
-        if c.get("cell_type") == "markdown": a.add_markdown(text(c.get("source")))
-        elif c.get("cell_type") == "code":
-            d, _ = directives(text(c.get("source")))
-            if "label" in d: a.ids.add(d["label"])
-            for kind, t in output_texts(c):
-                if kind == "text/markdown": a.add_markdown(t)
-                elif kind == "text/html": a.add_html(t)
-    return a
-
-
-def check_processed(site: Site, proc: Path, max_output_lines: int = 40, max_nb_mb: float = 2.0,
-                    launch_links: bool = True) -> list[str]:
-    "Problems with the notebooks nbdev processed into `proc` for Quarto."
-    problems = []
-    rels = source_notebooks(site.nbs)
-    site.pages = {page_name(r): r for r in rels}
-    for qmd in sorted(site.nbs.rglob("*.qmd")) + sorted(site.nbs.rglob("*.md")):
-        rel = qmd.relative_to(site.nbs)
-        if not any(part[0] in "_." for part in rel.parts): site.pages.setdefault(page_name(rel.as_posix()), rel.as_posix())
-    dupes = {}
-    for r in rels: dupes.setdefault(page_name(r), []).append(r)
-    for name, srcs in dupes.items():
-        if len(srcs) > 1: problems.append(f"{', '.join(srcs)}: all become the page {name} (nbdev drops the number prefix)")
-
-    procd, anchors = {}, {}
+def sidebar_contents(nbs: Path, extra_pages: tuple = ("api.qmd",)) -> list:
+    "The sidebar: the home page, then the book's two parts with numbered chapters, then `extra_pages`."
+    rels = source_notebooks(nbs)
+    parts = [[] for _ in PARTS]
     for rel in rels:
-        p = proc / rel
-        if not p.exists(): problems.append(f"nbs/{rel}: not processed (no _proc/{rel}); see the error above"); continue
-        procd[rel] = read_nb(p)
-        anchors[page_name(rel)] = page_anchors(procd[rel])
-
-    for rel in rels:
-        where = f"nbs/{rel}"
-        src_path = site.nbs / rel
-        mb = src_path.stat().st_size / 2**20
-        if mb > max_nb_mb: problems.append(f"{where}: {mb:.1f} MB; keep notebooks under {max_nb_mb:g} MB (smaller figures, fewer outputs)")
-        src = read_nb(src_path)
-        for i in _runs_in_docs_build(src):
-            problems.append(f"{where}: source cell {i} mixes imports with other code: nbdev runs every cell that imports "
-                            f"something when it builds the docs (alone, without the cells before it); put the imports "
-                            f"in their own cell")
-        if rel not in procd: continue
-        nb = procd[rel]
-        fm = frontmatter(nb)
-        if not str(fm.get("title") or "").strip():
-            problems.append(f"{where}: no title: open the notebook with a markdown cell `# Title` then `> one-line description`")
-        elif not str(fm.get("description") or "").strip():
-            problems.append(f"{where}: no description: put `> one-line description` right under the `# {fm['title']}` title")
-        problems += [f"{where}: {p}" for p in _check_cells(site, rel, nb, src, anchors, max_output_lines, launch_links)]
-
-    problems += check_sidebar(site, rels)
-    problems += check_home_lists_chapters(site, rels)
-    return problems
+        ch = chapter(rel)
+        if ch:
+            parts[ch[0]].append({"text": f"{ch[1]} {notebook_title(nbs / rel)}".strip(), "href": rel})
+    home = [r for r in rels if chapter(r) is None]
+    home.sort(key=lambda r: (r != "index.ipynb", r))
+    sections = [{"section": name, "contents": items} for name, items in zip(PARTS, parts) if items]
+    return home + sections + list(extra_pages)
 
 
-def check_home_lists_chapters(site: Site, rels: list[str]) -> list[str]:
-    "The home page (readme_nb) links to every chapter: its chapter list is the book's table of contents."
-    home = site.nbs / site.readme_nb
-    if not home.exists(): return [f"nbs/{site.readme_nb}: missing (the home page)"]
-    linked = set()
-    for c in read_nb(home).get("cells", []):
-        if c.get("cell_type") != "markdown": continue
-        for _, target in md_links(text(c.get("source"))):
-            path = unquote(urlsplit(target).path)
-            if target.startswith(site.site_url.rstrip("/") + "/") and site.site_url: path = target[len(site.site_url.rstrip("/")) + 1:]
-            linked.add(path if path.endswith(".ipynb") else page_name(path) if path.endswith(".html") else path)
-    return [f"nbs/{site.readme_nb}: the chapter list does not link to {r}" for r in rels
-            if r != site.readme_nb and r not in linked and page_name(r) not in linked]
+def write_sidebar(nbs: Path, extra_pages: tuple = ("api.qmd",)) -> Path:
+    "Write nbs/sidebar.yml (generated on every build; gitignored) from the notebooks' names and titles."
+    p = nbs / "sidebar.yml"
+    yml = "# Generated by tools/docs.py from the notebooks' file names and titles; do not edit.\n"
+    yml += yaml.safe_dump({"website": {"sidebar": {"contents": sidebar_contents(nbs, extra_pages)}}},
+                          sort_keys=False, allow_unicode=True, width=200)
+    if not p.exists() or p.read_text(encoding="utf-8") != yml:
+        p.write_text(yml, encoding="utf-8")
+    return p
 
 
-def _check_cells(site, rel, nb, src, anchors, max_output_lines, launch_links) -> list[str]:
-    problems, shown_docs, has_launch = [], set(), False
-    hidden = _hidden_lines(src)
-    for i, c in enumerate(nb.get("cells", [])):
-        kind, source = c.get("cell_type"), text(c.get("source"))
-        first = next((l.strip() for l in source.splitlines() if l.strip() and not l.lstrip().startswith("#|")), "")
-        at = f"cell {i} ({first[:40]!r})"
-        if c.get("metadata", {}).get("picaboo") == LAUNCH_MARK: has_launch = True
-        if kind == "markdown":
-            for line in strip_code(source).splitlines():
-                if re.match(r"^\s*#\s*\|", line): problems.append(f"{at}: directive text in a markdown cell: {line.strip()!r}")
-            mds = [source]
-        elif kind == "code":
-            d, body = directives(source)
-            leaked = d.keys() & NBDEV_HIDING
-            if leaked: problems.append(f"{at}: a cell marked `#| {sorted(leaked)[0]}` is on the page")
-            for line in body:
-                if re.match(r"^\s*#\s*\|", line):
-                    problems.append(f"{at}: directive {line.strip()!r} after the first line of code: nbdev and Quarto read "
-                                    f"`#|` lines only at the top of a cell, so it shows on the page and does nothing")
-            shows_source = not (is_false(d.get("echo", "")) or is_false(d.get("include", "")))
-            if shows_source:
-                for line in body:
-                    if line.strip() in hidden:
-                        problems.append(f"{at}: shows {line.strip()[:60]!r} from a hidden cell"); break
-            if re.match(r"^\s*show_doc\(", "\n".join(body)):
-                md = [t for k, t in output_texts(c) if k == "text/markdown" and t.strip()]
-                if not md or d.get("output") != "asis":
-                    problems.append(f"{at}: `{' '.join(body).strip()}` did not become markdown (no text/markdown output)")
-                for t in md:
-                    m = re.search(r"^#+\s+(\S+)", t, re.MULTILINE)
-                    if m: shown_docs.add(m.group(1).replace("\\_", "_"))
-            mds = []
-            for k, t in output_texts(c):
-                if k == "text/markdown": mds.append(t)
-                elif k == "text/html":
-                    for lk, target in html_links(t):
-                        why = resolve_link(site, rel, target, anchors, lk)
-                        if why: problems.append(f"{at}: broken {lk} {why}")
-                elif k == "error": problems.append(f"{at}: a saved error output (traceback); rerun the notebook and save it clean")
-                if k in ("stream", "text/plain") and len(t.splitlines()) > max_output_lines + 1:
-                    problems.append(f"{at}: an output of {len(t.splitlines())} lines (over {max_output_lines}); it was not trimmed")
-        else:
+def check_sidebar(nbs: Path) -> list[str]:
+    "nbs/sidebar.yml: index first, then the two parts, each chapter in its part, in order, as 'N Title'."
+    p = nbs / "sidebar.yml"
+    if not p.exists():
+        return ["nbs/sidebar.yml: missing"]
+    contents = ((yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("website", {}).get("sidebar", {})
+                .get("contents", []))
+    problems, rels = [], source_notebooks(nbs)
+    if rels and "index.ipynb" in rels and contents[:1] not in (["index.ipynb"], [{"href": "index.ipynb"}]):
+        problems.append("nbs/sidebar.yml: the home page (index.ipynb) is not first")
+    sections = {s.get("section"): s.get("contents", []) for s in contents if isinstance(s, dict) and "section" in s}
+    for i, name in enumerate(PARTS):
+        want = [r for r in rels if chapter(r) and chapter(r)[0] == i]
+        items = sections.get(name)
+        if want and items is None:
+            problems.append(f"nbs/sidebar.yml: no section {name!r} (the sidebar should group the chapters by part)")
             continue
-        for md in mds:
-            for lk, target in md_links(md):
-                why = resolve_link(site, rel, target, anchors, lk)
-                if why: problems.append(f"{at}: broken {lk} {why}")
-    for i, name in _exported_names(src):
-        if name not in shown_docs and not any(s.split(".")[-1] == name or s == name for s in shown_docs):
-            problems.append(f"no reference entry (show_doc) for `{name}`, exported in source cell {i}")
-    if launch_links and rel != site.readme_nb and not has_launch:
-        problems.append("no launch links (Colab / JupyterLab) at the top of the page")
-    return problems
-
-
-def check_sidebar(site: Site, rels: list[str]) -> list[str]:
-    "nbs/sidebar.yml lists every notebook, in chapter order (Quarto shows each page's title)."
-    p = site.nbs / "sidebar.yml"
-    if not p.exists(): return ["nbs/sidebar.yml: missing (nbdev_sidebar did not run)"]
-    items = []
-    def walk(x):
-        if isinstance(x, str): items.append(x)
-        elif isinstance(x, dict):
-            if "href" in x: items.append(x["href"])
-            for v in x.get("contents", []): walk(v)
-        elif isinstance(x, list):
-            for v in x: walk(v)
-    walk((yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("website", {}).get("sidebar", {}).get("contents", []))
-    listed = [i for i in items if i.endswith(".ipynb")]
-    problems = [f"nbs/sidebar.yml: {r} is not in the sidebar" for r in rels if r not in listed]
-    problems += [f"nbs/sidebar.yml: lists {i}, which is not a notebook in nbs/" for i in listed if i not in rels]
-    present = [i for i in listed if i in rels]
-    if present != [r for r in sidebar_order(rels) if r in present]: problems.append("nbs/sidebar.yml: chapters out of order")
-    return problems
-
-
-def check_site_config(nbs: Path) -> list[str]:
-    "nbs/_quarto.yml has what the book's site needs: sidebar + nbdev metadata, search, light/dark theme, styles."
-    p = nbs / "_quarto.yml"
-    if not p.exists(): return ["nbs/_quarto.yml: missing"]
-    try: cfg = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e: return [f"nbs/_quarto.yml: not valid YAML: {e}"]
-    problems = []
-    mf = cfg.get("metadata-files") or []
-    for f in ("nbdev.yml", "sidebar.yml"):
-        if f not in mf: problems.append(f"nbs/_quarto.yml: metadata-files should include {f}")
-    html = ((cfg.get("format") or {}).get("html") or {})
-    theme = html.get("theme")
-    if not (isinstance(theme, dict) and theme.get("light") and theme.get("dark")):
-        problems.append("nbs/_quarto.yml: format.html.theme should have light and dark themes")
-    for css in ([html["css"]] if isinstance(html.get("css"), str) else html.get("css") or []):
-        if not (nbs / css).exists(): problems.append(f"nbs/_quarto.yml: css {css} is not in nbs/")
-    web = cfg.get("website") or {}
-    if not (web.get("search") or (web.get("navbar") or {}).get("search")):
-        problems.append("nbs/_quarto.yml: website search is off")
+        got = [x.get("href") if isinstance(x, dict) else x for x in items or []]
+        if got != want:
+            problems.append(f"nbs/sidebar.yml: section {name!r} lists {got}, not {want}")
+        for x in items or []:
+            if isinstance(x, dict) and x.get("href") in want:
+                label = chapter(x["href"])[1]
+                if not str(x.get("text", "")).startswith(f"{label} "):
+                    problems.append(f"nbs/sidebar.yml: {x['href']} shows {x.get('text')!r}, not '{label} <its title>'")
     return problems
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The doc step nbdev lacks: trim long outputs, add launch links
+# The processing nbdev lacks
 
 def trim_lines(t: str, max_lines: int) -> str:
     "`t` cut to about `max_lines` lines: the head, a note saying how many lines were cut, and the tail."
     lines = t.splitlines(keepends=True)
-    if len(lines) <= max_lines + 1: return t
+    if len(lines) <= max_lines + 1:
+        return t
     tail = max(1, max_lines // 4)
     head = max_lines - tail
     cut = len(lines) - head - tail
     note = f"... {cut} more lines {TRIM_MARK}; run the notebook to see them all ...\n"
     return "".join(lines[:head]) + note + "".join(lines[-tail:])
+
+
+def strip_noise(t: str) -> str:
+    "`t` without progress bars (tqdm's text) and warnings (Python's `file:line: XWarning: ...` and its source line)."
+    out, in_warning = [], False
+    for line in t.splitlines(keepends=True):
+        shown = line.rstrip("\n").split("\r")[-1]  # a terminal shows only what follows the last carriage return
+        if WARNING.search(shown):
+            in_warning = True
+            continue
+        if in_warning and shown[:1].isspace():  # the source line Python prints under a warning
+            continue
+        in_warning = False
+        if PROGRESS.search(shown) or (not shown.strip() and "\r" in line):
+            continue
+        out.append(line if "\r" not in line else shown + "\n")
+    return "".join(out)
+
+
+def unmain(t: str) -> str:
+    "Signatures of classes a notebook defines say `__main__.Name`; the page says `Name`."
+    return re.sub(r"\b__main__\.(?=[A-Za-z_])", "", t)
+
+
+def clean_output_text(t: str, max_lines: int) -> str:
+    return trim_lines(strip_noise(unmain(t)), max_lines)
 
 
 def launch_links_md(site: Site, rel: str, nbs_name: str) -> str:
@@ -547,24 +287,38 @@ def launch_links_md(site: Site, rel: str, nbs_name: str) -> str:
             ":::\n")
 
 
+def _clean_outputs(cell: dict, max_output_lines: int) -> int:
+    "Noise out, long text trimmed, `__main__.` out, every text as a list of lines; returns how many were trimmed."
+    trimmed, kept = 0, []
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream":
+            new = clean_output_text(text(o.get("text")), max_output_lines)
+            trimmed += TRIM_MARK in new and TRIM_MARK not in text(o.get("text"))
+            if not new.strip():
+                continue
+            o["text"] = as_lines(new)
+        for mime, v in o.get("data", {}).items():
+            if mime.startswith("text/") and isinstance(v, (str, list)):
+                new = unmain(text(v))
+                if mime == "text/plain":
+                    new = clean_output_text(new, max_output_lines)
+                    trimmed += TRIM_MARK in new and TRIM_MARK not in text(v)
+                o["data"][mime] = as_lines(new)
+        kept.append(o)
+    if "outputs" in cell:
+        cell["outputs"] = kept
+    return trimmed
+
+
 def annotate_processed(site: Site, proc: Path, max_output_lines: int = 40, launch_links: bool = True) -> dict:
-    "Trim long outputs and add launch links in the processed notebooks (idempotent). Returns counts."
+    "The processing nbdev lacks, on each processed notebook (idempotent). Returns counts."
     counts = {"trimmed": 0, "launch": 0}
     for rel in source_notebooks(site.nbs):
         p = proc / rel
-        if not p.exists(): continue
+        if not p.exists():
+            continue
         nb = read_nb(p)
         before = json.dumps(nb, sort_keys=True)
-        for c in nb.get("cells", []):
-            for o in c.get("outputs", []):
-                if o.get("output_type") == "stream":
-                    t = text(o.get("text"))
-                    new = trim_lines(t, max_output_lines)
-                    if new != t: o["text"], counts["trimmed"] = new, counts["trimmed"] + 1
-                elif o.get("output_type") in ("execute_result", "display_data") and "text/plain" in o.get("data", {}):
-                    t = text(o["data"]["text/plain"])
-                    new = trim_lines(t, max_output_lines)
-                    if new != t: o["data"]["text/plain"], counts["trimmed"] = new, counts["trimmed"] + 1
         cells = nb.get("cells", [])
         cells[:] = [c for c in cells if c.get("metadata", {}).get("picaboo") != LAUNCH_MARK]
         if launch_links and site.repo_slug and rel != site.readme_nb:
@@ -572,182 +326,607 @@ def annotate_processed(site: Site, proc: Path, max_output_lines: int = 40, launc
             cells.insert(at, {"cell_type": "markdown", "metadata": {"picaboo": LAUNCH_MARK},
                               "source": launch_links_md(site, rel, site.nbs.name)})
             counts["launch"] += 1
+        for c in cells:
+            c["source"] = as_lines(c.get("source"))
+            counts["trimmed"] += _clean_outputs(c, max_output_lines)
         if json.dumps(nb, sort_keys=True) != before:
-            p.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            write_nb(p, nb)
     return counts
 
 
-def unlink_missing_refs(site: Site, proc: Path) -> list[str]:
+def unlink_missing_refs(site: Site, proc: Path, ids: dict) -> tuple[list[str], list[str]]:
     """nbdev links every `backticked` name its index knows to `page.html#name`, also private helpers and methods
     that have no reference entry on that page, so the link lands nowhere. Keep the code span, drop such links.
-    Returns one note per dropped link (a public name there wants a `show_doc` cell)."""
-    site.pages = site.pages or {page_name(r): r for r in source_notebooks(site.nbs)}
-    rels = [r for r in source_notebooks(site.nbs) if (proc / r).exists()]
-    nbs_ = {r: read_nb(proc / r) for r in rels}
-    anchors = {page_name(r): page_anchors(nb) for r, nb in nbs_.items()}
-    if not site.site_url: return []
+    `ids`: page name -> the ids Pandoc gave it. Returns notes (one per dropped link) and the notebooks changed."""
+    if not site.site_url:
+        return [], []
     auto = re.compile(r"\[(`[^`\]]+`)\]\(" + re.escape(site.site_url.rstrip("/")) + r"/([^)#\s]+\.html)#([^)\s]+)\)")
-    notes = []
-    for r, nb in nbs_.items():
-        def fix(m):
+    notes, changed = [], []
+    for r in source_notebooks(site.nbs):
+        if not (proc / r).exists():
+            continue
+        nb = read_nb(proc / r)
+
+        def fix(m, r=r):
             page, frag = m.group(2), m.group(3)
-            if page in anchors and frag in anchors[page].ids: return m.group(0)
-            if page not in anchors and page in site.pages: return m.group(0)  # its notebook failed: reported already
-            notes.append(f"nbs/{r}: {m.group(1)} linked to {page}#{frag}, which has no reference entry: link dropped (add a `show_doc` cell if it is public)")
+            if page not in ids or frag in ids[page]:
+                return m.group(0)  # a page that failed to render is reported already
+            notes.append(f"nbs/{r}: {m.group(1)} linked to {page}#{frag}, which has no reference entry: link dropped "
+                         f"(add a `show_doc` cell if it is public)")
             return m.group(1)
-        changed = False
+        before = json.dumps(nb)
         for c in nb.get("cells", []):
             if c.get("cell_type") == "markdown":
-                new = auto.sub(fix, text(c.get("source")))
-                if new != text(c.get("source")): c["source"], changed = new, True
+                c["source"] = as_lines(auto.sub(fix, text(c.get("source"))))
             for o in c.get("outputs", []):
-                md = o.get("data", {}).get("text/markdown")
-                if md is not None:
-                    new = auto.sub(fix, text(md))
-                    if new != text(md): o["data"]["text/markdown"], changed = new, True
-        if changed: (proc / r).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return list(dict.fromkeys(notes))
+                if "text/markdown" in o.get("data", {}):
+                    o["data"]["text/markdown"] = as_lines(auto.sub(fix, text(o["data"]["text/markdown"])))
+        if json.dumps(nb) != before:
+            write_nb(proc / r, nb)
+            changed.append(r)
+    return list(dict.fromkeys(notes)), changed
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Checks on the rendered site (`_docs/`)
+# The API reference page: every public name of the package, from each module's `__all__`
 
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+def api_entries(root: Path, lib: str) -> list[dict]:
+    "One dict per module of the package: module, notebook (rel to nbs) and names [(name, one-line description)]."
+    res = []
+    for py in sorted((root / lib).glob("*.py")):
+        if py.name.startswith("_"):
+            continue
+        src = py.read_text(encoding="utf-8")
+        m = re.search(r"File to edit: \.\./[^/\s]+/(\S+?\.ipynb)", src)
+        tree = ast.parse(src)
+        defs, names = {}, []
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defs[node.name] = (ast.get_docstring(node) or "").strip().split("\n")[0]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                    if isinstance(t, ast.Name) and t.id == "__all__":
+                        names = list(ast.literal_eval(node.value))
+                    elif isinstance(t, ast.Name) and node.value is not None:
+                        line = src.splitlines()[node.lineno - 1]
+                        comment = line.split("  # ", 1)[1].strip() if "  # " in line else ""
+                        value = ast.get_source_segment(src, node.value) or ""
+                        defs[t.id] = comment or ("`" + value.replace("`", "'").replace("\n", " ")[:60] + "`")
+        if names:
+            res.append({"module": f"{lib}.{py.stem}", "notebook": m.group(1) if m else "",
+                        "names": [(n, defs.get(n, "")) for n in names]})
+    return res
 
 
-class _Page(HTMLParser):
-    """What the checks need from one HTML page: ids, references (with whether they sit in <main>), the text of
-    code blocks (and of cell source code: Quarto's `div.cell-code`), the <title>, the sidebar's links."""
-    def __init__(self):
+def api_page_md(site: Site, lib: str, ids: dict) -> str:
+    "The markdown of the API reference page; a name links to its reference entry where its chapter has one."
+    out = ["---", "title: API reference",
+           f"description: Every public name of the `{lib}` package, and the chapter that builds it.", "---", "",
+           "Generated from each module's `__all__` when the site is built.", ""]
+    for mod in api_entries(site.root, lib):
+        nbk = mod["notebook"]
+        ch = chapter(nbk)
+        title = notebook_title(site.nbs / nbk) if (site.nbs / nbk).exists() else ""
+        where = f"[{ch[1] + ' ' if ch else ''}{title or nbk}]({nbk})" if nbk else "its notebook"
+        out += [f"## {mod['module']}", "", f"Built in {where}.", "", "| Name | What it is |", "|:--|:--|"]
+        page_ids = ids.get(page_name(nbk), set())
+        for name, desc in mod["names"]:
+            target = f"{nbk}#{name.lower()}" if name.lower() in page_ids else nbk
+            desc = desc.replace("|", "\\|")
+            out.append(f"| [`{name}`]({target}) | {desc} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def write_api_page(site: Site, proc: Path, lib: str, ids: dict) -> Path:
+    p = proc / "api.qmd"
+    p.write_text(api_page_md(site, lib, ids), encoding="utf-8")
+    return p
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Rendering with a real Pandoc, the way Quarto shows a notebook
+
+@lru_cache(maxsize=1)
+def _pandoc() -> str:
+    try:
+        import pypandoc
+    except ImportError as e:
+        raise SystemExit("tools/docs.py needs Pandoc: pip install pypandoc-binary (it is in the dev extra)") from e
+    return pypandoc.get_pandoc_path()
+
+
+@lru_cache(maxsize=1)
+def pandoc_format() -> str:
+    "Pandoc's notebook reader with the markdown Quarto reads (fenced divs, attributes, ...) and pandoc's own ids."
+    ext = subprocess.run([_pandoc(), "--list-extensions=markdown"], capture_output=True, text=True, check=True).stdout
+    on = [e[1:] for e in ext.split() if e.startswith("+")]
+    return "ipynb-gfm_auto_identifiers" + "".join(f"+{e}" for e in on)
+
+
+def _strip_leading_directives(source):
+    "A code cell's source without its leading `#|` lines (Quarto reads and removes them), in the same form."
+    lines = as_lines(source)
+    while lines and (_DIRECTIVE.match(lines[0]) or not lines[0].strip()):
+        lines.pop(0)
+    return lines if isinstance(source, list) else "".join(lines)
+
+
+def quarto_view(nb: dict) -> dict:
+    """A copy of a processed notebook as Quarto shows it, for Pandoc's notebook reader: leading `#|` options applied
+    and removed, markdown outputs as markdown cells, images left out (they are embedded), and a source that is one
+    string instead of a list of lines without its line ends (Quarto 1.10 drops them: a heading swallows the rest of
+    its cell, a `:::` fenced div prints as raw text)."""
+    nb, cells = copy.deepcopy(nb), []
+    for c in nb.get("cells", []):
+        if c.get("cell_type") == "raw":
+            continue  # the frontmatter
+        if isinstance(c.get("source"), str):
+            c["source"] = [c["source"].replace("\r", "").replace("\n", "")]
+        if c.get("cell_type") != "code":
+            cells.append(c)
+            continue
+        d, _ = directives(text(c.get("source")))
+        if is_false(d.get("include", "")):
+            continue
+        c["execution_count"] = c.get("execution_count") or 0
+        c["source"] = "" if is_false(d.get("echo", "")) else _strip_leading_directives(c.get("source"))
+        outputs, md_cells = [], []
+        for o in [] if is_false(d.get("output", "")) else c.get("outputs", []):
+            data = o.get("data", {})
+            if "text/markdown" in data:
+                md_cells.append({"cell_type": "markdown", "metadata": {}, "source": data["text/markdown"]})
+                continue
+            if "execution_count" in o:
+                o["execution_count"] = o["execution_count"] or 0
+            for k in [k for k in data if k.startswith("image/")]:
+                del data[k]
+            if o.get("output_type") == "stream" or data or o.get("output_type") == "error":
+                outputs.append(o)
+        c["outputs"] = outputs
+        if text(c["source"]).strip() or outputs:
+            cells.append(c)
+        cells += md_cells
+    nb["cells"] = cells
+    return nb
+
+
+def pandoc_html(nb: dict) -> str:
+    "HTML for a processed notebook from Pandoc's notebook reader (see `quarto_view`)."
+    r = subprocess.run([_pandoc(), "-f", pandoc_format(), "-t", "html", "--wrap=none"],
+                       input=json.dumps(quarto_view(nb)), capture_output=True, text=True, encoding="utf-8", check=False)
+    if r.returncode != 0:
+        raise RuntimeError(f"pandoc could not read it: {r.stderr.strip()[:500]}")
+    return r.stdout
+
+
+def markdown_html(md: str) -> str:
+    r = subprocess.run([_pandoc(), "-f", "markdown", "-t", "html", "--wrap=none"], input=md,
+                       capture_output=True, text=True, encoding="utf-8", check=True)
+    return r.stdout
+
+
+class Page(HTMLParser):
+    """What the checks need from an HTML page: ids, references, headings, the lines of text outside code, the lines
+    of code blocks (and whether they are an output), and the sidebar's links."""
+    VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+                      "wbr"})
+
+    def __init__(self, html: str = ""):
         super().__init__(convert_charrefs=True)
-        self.ids, self.refs, self.code, self.cell_code, self.title, self.sidebar = set(), [], [], [], "", []
-        self._stack, self._a = [], None  # open elements: (tag, set of roles: main, sidebar, code, cellcode, title)
+        self.ids, self.refs, self.headings, self.prose, self.pres = set(), [], [], [""], []
+        self._stack = []  # open elements: (tag, roles)
+        self.feed(html)
 
-    def _in(self, role): return any(role in roles for _, roles in self._stack)
+    def _in(self, role):
+        return any(role in roles for _, roles in self._stack)
 
     def handle_starttag(self, tag, attrs):
         a = {k: v or "" for k, v in attrs}
         classes = a.get("class", "").split()
-        if a.get("id"): self.ids.add(a["id"])
-        if tag == "a" and a.get("name"): self.ids.add(a["name"])
-        ref = a.get("href") if tag in ("a", "link") else a.get("src") if tag in ("img", "script", "source", "iframe") else None
-        if ref is not None and not (tag in ("a", "link") and "href" not in a):
-            self.refs.append(("image" if tag == "img" else "link", ref, self._in("main")))
-        if tag == "a" and self._in("sidebar") and "sidebar-link" in classes: self._a = [a.get("href", ""), ""]
-        if tag in _VOID: return
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if tag in ("a", "img", "source", "iframe") and (a.get("href") or a.get("src")) is not None:
+            ref = a.get("href") if tag == "a" else a.get("src")
+            if ref is not None:
+                self.refs.append(("image" if tag == "img" else "link", ref))
+        if tag in self.VOID:
+            return
         roles = set()
-        if tag == "main": roles.add("main")
-        if tag == "nav" and a.get("id") == "quarto-sidebar": roles.add("sidebar")
-        if tag in ("pre", "code") and not self._in("code"): roles.add("code"); self.code.append("")
-        if "cell-code" in classes and not self._in("cellcode"): roles.add("cellcode"); self.cell_code.append("")
-        if tag == "title": roles.add("title")
+        if tag in ("pre", "code"):
+            roles.add("code")
+        if tag == "pre" and not self._in("pre"):
+            roles.add("pre")
+            self.pres.append([self._in("output"), ""])
+        if any(c == "output" or c.startswith("cell-output") for c in classes):
+            roles.add("output")
+        if re.fullmatch(r"h[1-6]", tag):
+            roles.add("heading")
+            self.headings.append("")
+        if tag in ("p", "div", "li", "td", "th", "section", "br") or re.fullmatch(r"h[1-6]", tag):
+            self.prose.append("")
+        if tag in ("script", "style", "title"):
+            roles.add("skip")
         self._stack.append((tag, roles))
 
     def handle_endtag(self, tag):
-        if tag == "a" and self._a is not None:
-            self.sidebar.append((self._a[0], " ".join(self._a[1].split()))); self._a = None
-        if tag in _VOID: return
+        if tag in self.VOID:
+            return
         for i in range(len(self._stack) - 1, -1, -1):  # close up to the matching open tag (forgiving HTML)
-            if self._stack[i][0] == tag: del self._stack[i:]; break
+            if self._stack[i][0] == tag:
+                del self._stack[i:]
+                break
 
     def handle_data(self, data):
-        if self._in("code"): self.code[-1] += data
-        if self._in("cellcode"): self.cell_code[-1] += data
-        if self._in("title"): self.title += data
-        if self._a is not None: self._a[1] += data
+        if self._in("skip"):
+            return
+        if self._in("pre"):
+            self.pres[-1][1] += data
+        elif not self._in("code"):
+            self.prose[-1] += data
+        if self._in("heading"):
+            self.headings[-1] += data
 
 
-def parse_html(path: Path) -> _Page:
-    p = _Page()
-    p.feed(path.read_text(encoding="utf-8", errors="replace"))
-    return p
+def render_pages(site: Site, proc: Path, rels: list[str], n_workers: int = 2) -> tuple[dict, list[str]]:
+    "Pandoc's HTML for each processed notebook in `rels` (rel -> html), and the problems of those it could not read."
+    def one(rel):
+        try:
+            return rel, pandoc_html(read_nb(proc / rel)), None
+        except Exception as e:  # noqa: BLE001 (reported with the notebook's name)
+            return rel, None, f"nbs/{rel}: {e}"
+    with ThreadPoolExecutor(max(1, n_workers)) as ex:
+        done = list(ex.map(one, [r for r in rels if (proc / r).exists()]))
+    return {r: h for r, h, _ in done if h is not None}, [p for _, _, p in done if p]
 
 
-def _plain(md_text: str) -> str:
-    "Title text as a browser shows it: `The `picaboo` command` -> `The picaboo command`."
-    t = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", md_text)
-    return " ".join(re.sub(r"[`*]|(?<!\w)_|_(?!\w)", "", t).split())
+def site_wraps_code(nbs: Path) -> bool:
+    "Does the site wrap long code lines (Quarto's `code-overflow: wrap`, or `white-space: pre-wrap` on code in CSS)?"
+    p = nbs / "_quarto.yml"
+    cfg = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}) if p.exists() else {}
+    html = ((cfg.get("format") or {}).get("html") or {})
+    if html.get("code-overflow") == "wrap":
+        return True
+    css = html.get("css") or []
+    for name in [css] if isinstance(css, str) else css:
+        rules = re.sub(r"/\*.*?\*/", "", (nbs / name).read_text(), flags=re.DOTALL) if (nbs / name).exists() else ""
+        for sel, body in re.findall(r"([^{}]+)\{([^}]*)\}", rules):
+            if re.search(r"\bcode\b", sel) and re.search(r"white-space\s*:\s*pre-wrap", body):
+                return True
+    return False
 
 
-def check_rendered(site: Site, docs: Path, titles: dict, launch_links: bool = True) -> list[str]:
-    """Problems with the site Quarto rendered into `docs`. `titles` maps notebook (rel to nbs) -> its title;
-    `site.pages` must be filled (check_processed does)."""
-    problems, parsed = [], {}
-    titles = {k: _plain(v) for k, v in titles.items()}
-    for html in sorted(docs.rglob("*.html")):
-        rel = html.relative_to(docs).as_posix()
-        if rel.startswith("site_libs/"): continue
-        parsed[rel] = parse_html(html)
-    for name, src in sorted(site.pages.items()):
-        if not src.endswith(".ipynb"): continue
-        if name not in parsed: problems.append(f"_docs/{name}: missing (the page for nbs/{src})"); continue
-        title = titles.get(src, "")
-        if title and title not in " ".join(parsed[name].title.split()):
-            problems.append(f"_docs/{name}: <title> {parsed[name].title.strip()!r} does not carry the title {title!r}")
-        if launch_links and src != site.readme_nb and not any("colab.research.google.com" in r for _, r, _ in parsed[name].refs):
-            problems.append(f"_docs/{name}: no 'Open in Colab' link")
-    if not (docs / "search.json").exists(): problems.append("_docs/search.json: missing, so the site search finds nothing")
+def check_html(page: Page, code_width: int | None = CODE_WIDTH) -> list[str]:
+    "What a reader would see wrong on a page: raw markup, run-on headings, `__main__.`, noise, clipped code."
+    problems = []
+    for line in (l for chunk in page.prose for l in chunk.splitlines()):
+        if ":::" in line:
+            problems.append(f"raw fenced-div text on the page: {line.strip()[:80]!r} (a cell lost its line ends)")
+        if re.match(r"^\s*#\s*\|", line):
+            problems.append(f"directive text on the page: {line.strip()[:60]!r}")
+    for h in page.headings:
+        if len(" ".join(h.split())) > MAX_HEADING:
+            problems.append(f"a heading of {len(h)} characters ({' '.join(h.split())[:60]!r}...): its markdown "
+                            f"cell lost its line ends, so the heading swallowed the text under it")
+    for is_output, block in page.pres:
+        for line in block.splitlines():
+            if "__main__." in line:
+                problems.append(f"`__main__.` on the page: {line.strip()[:80]!r}")
+            if not is_output and re.match(r"^\s*#\s*\|", line):
+                problems.append(f"directive text in code on the page: {line.strip()!r}")
+            if is_output and (PROGRESS.search(line) or WARNING.search(line)):
+                problems.append(f"a progress bar or warning in an output: {line.strip()[:80]!r}")
+            if code_width and len(line) > code_width:
+                problems.append(f"a code line of {len(line)} characters, clipped at {code_width} (wrap code in "
+                                f"nbs/styles.css): {line.strip()[:50]!r}...")
+    return list(dict.fromkeys(problems))
 
-    hidden = {}  # page -> distinctive lines of the source cells that page must not show (from its own notebook)
-    for name, src in site.pages.items():
-        if src.endswith(".ipynb") and (site.nbs / src).exists():
-            nb = read_nb(site.nbs / src)
-            shown = {l.strip() for c in nb["cells"] if not hides_source(c) for l in text(c.get("source")).splitlines()}
-            hidden[name] = {l.strip() for c in nb["cells"] if hides_source(c) for l in text(c.get("source")).splitlines()
-                            if len(l.strip()) >= 12 and not l.strip().startswith("#|")} - shown
 
-    for rel, page in parsed.items():
-        where = f"_docs/{rel}"
-        for kind, target, in_main in page.refs:
-            why = _resolve_rendered(site, docs, rel, target, parsed, check_anchor=in_main)
-            if why: problems.append(f"{where}: broken {kind} {why}")
-        for block in page.code:
-            for line in block.splitlines():
-                if re.match(r"^\s*#\s*\|", line): problems.append(f"{where}: directive text on the page: {line.strip()!r}")
-        for block in page.cell_code:
-            for line in block.splitlines():
-                if line.strip() in hidden.get(rel, ()): problems.append(f"{where}: shows {line.strip()[:60]!r} from a hidden cell")
+_GH_PATH = re.compile(r"^https?://(?:github\.com/(?P<a>[^/]+/[^/]+)/(?:blob|tree|edit|raw)/(?P<ab>[^/]+)/"
+                      r"|raw\.githubusercontent\.com/(?P<b>[^/]+/[^/]+)/(?P<bb>[^/]+)/"
+                      r"|colab\.research\.google\.com/github/(?P<c>[^/]+/[^/]+)/blob/(?P<cb>[^/]+)/)(?P<path>[^?#]*)")
+_BINDER = re.compile(r"^https?://mybinder\.org/v2/gh/(?P<slug>[^/]+/[^/]+)/(?P<branch>[^?]+)\?(?:.*&)?"
+                     r"(?:labpath|urlpath)=(?:lab/tree/)?(?P<path>[^&#]+)")
 
-    home = parsed.get("index.html")
-    if home is not None:
-        nb_pages = [(page_name(r), titles.get(r, "")) for r in sidebar_order([s for s in site.pages.values() if s.endswith(".ipynb")])]
-        if not home.sidebar: problems.append("_docs/index.html: no sidebar (nav#quarto-sidebar with sidebar links)")
+
+def repo_path(site: Site, url: str) -> str | None:
+    "The repository path a GitHub/Colab/Binder URL of this project points at (None if it is not one)."
+    if not site.repo_slug:
+        return None
+    m = _GH_PATH.match(url)
+    if m:
+        slug = m.group("a") or m.group("b") or m.group("c")
+        return unquote(m.group("path")).rstrip("/") if slug.lower() == site.repo_slug.lower() else None
+    m = _BINDER.match(url)
+    if m and m.group("slug").lower() == site.repo_slug.lower():
+        return unquote(m.group("path"))
+    return None
+
+
+def _normalize(rel: PurePosixPath) -> str | None:
+    out = []
+    for part in rel.parts:
+        if part == "..":
+            if not out:
+                return None
+            out.pop()
+        elif part not in ("", "."):
+            out.append(part)
+    return "/".join(out)
+
+
+def link_problem(site: Site, page_rel: str, target: str, ids: dict, kind: str = "link") -> str | None:
+    """Why `target`, linked from the page of `page_rel` (relative to nbs), is broken; None if it is fine.
+    `ids` maps html page names to the ids Pandoc gave them."""
+    target = target.strip()
+    if not target:
+        return "empty link target" if kind == "image" else None
+    if target.startswith(("attachment:", "data:", "mailto:", "javascript:")):
+        return None
+    page_dir = PurePosixPath(page_rel).parent
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", target):
+        rp = repo_path(site, target)
+        if rp is not None:
+            if rp == "" or (site.root / rp).exists():
+                return None
+            return f"{target} points at {rp}, which is not in the repository"
+        base = site.site_url.rstrip("/")
+        if not base or not (target == base or target.startswith((base + "/", base + "#"))):
+            return None
+        target, page_dir = target[len(base):].lstrip("/") or "index.html", PurePosixPath(".")
+    parts = urlsplit(target)
+    path, frag = unquote(parts.path), unquote(parts.fragment)
+    rel = PurePosixPath(path.lstrip("/")) if path.startswith("/") else page_dir / path
+    norm = _normalize(rel) if path else page_rel
+    if norm is None:
+        return f"{target} points outside nbs/, the site's root: link to the file on GitHub instead"
+    if norm == "" or path.endswith("/"):
+        norm = (norm + "/" if norm else "") + "index.html"
+    page = page_name(norm) if norm.endswith((".ipynb", ".qmd")) else norm
+    if norm.endswith(".ipynb") and norm not in site.pages.values():
+        return f"{target}: no notebook {norm} in nbs/ that the site renders"
+    if page.endswith(".html") and page not in site.pages and not (site.nbs / norm).exists():
+        names = [n for n, src in site.pages.items() if PurePosixPath(src).stem == PurePosixPath(norm).stem]
+        hint = (f" (the page for {site.pages[names[0]]} is {names[0]}: nbdev drops the number)" if names else
+                " (link to the notebook instead, e.g. `02_tokenization.ipynb`: Quarto turns it into the page's name)")
+        return f"{target}: no page {norm} on the site{hint}"
+    if not page.endswith(".html") and not (site.nbs / norm).exists():
+        return f"{target}: no file nbs/{norm}"
+    if frag and page in ids and frag not in ids[page]:
+        hint = "" if not re.fullmatch(r"[\w.]+", frag) else (
+            " (nbdev links a `backticked` name to its reference entry; that page has none for it: add a "
+            "`show_doc(...)` cell for it, or write the name without backticks)")
+        return f"{target}: no anchor #{frag} on {page}{hint}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The book's own lints (on the source notebooks and nbdev's processing of them)
+
+def _hidden_lines(src_nb: dict, min_len: int = 12) -> set[str]:
+    "Distinctive lines of the source cells nbdev hides: long enough, and not also in a shown cell."
+    hidden, shown = set(), set()
+    for c in src_nb.get("cells", []):
+        lines = {l.strip() for l in text(c.get("source")).splitlines()}
+        if hidden_by_nbdev(c):
+            hidden |= {l for l in lines if len(l) >= min_len and not l.startswith("#|")}
         else:
-            hrefs = [(_normalize(PurePosixPath(h.split("#")[0])) or "", t) for h, t in home.sidebar]
-            order = []
-            for name, title in nb_pages:
-                hit = [(i, t) for i, (h, t) in enumerate(hrefs) if h == name or (h in ("", "/") and name == "index.html")]
-                if not hit: problems.append(f"_docs/index.html: the sidebar has no link to {name}"); continue
-                order.append(hit[0][0])
-                if title and hit[0][1] != title and name != "index.html":
-                    problems.append(f"_docs/index.html: the sidebar shows {hit[0][1]!r} for {name}, not its title {title!r}")
-            if order != sorted(order): problems.append("_docs/index.html: the sidebar lists the chapters out of order")
+            shown |= lines
+    return hidden - shown
+
+
+def _exported_names(src_nb: dict) -> list[tuple[int, str]]:
+    "(cell index, name) of each public function/class an exported cell defines: nbdev gives each a show_doc."
+    res = []
+    for i, c in enumerate(src_nb.get("cells", [])):
+        if c.get("cell_type") != "code":
+            continue
+        d, body = directives(text(c.get("source")))
+        if not ({"export", "exports", "exec_doc"} & d.keys()) or "hide" in d or is_false(d.get("include", "")):
+            continue
+        try:
+            tree = ast.parse("\n".join(body))
+        except SyntaxError:
+            continue
+        res += [(i, n.name) for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and (not n.name.startswith("_") or n.name.startswith("__"))]
+    return res
+
+
+def _runs_in_docs_build(src_nb: dict) -> list[int]:
+    """Source cells nbdev runs while building the docs although they are not just imports or exported code: any
+    cell with an import statement is run (`exec_show_docs`), without the cells before it, so code there is slow
+    at best and fails at worst (a NameError on a variable an earlier cell made)."""
+    res = []
+    harmless = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    for i, c in enumerate(src_nb.get("cells", [])):
+        if c.get("cell_type") != "code":
+            continue
+        d, body = directives(text(c.get("source")))
+        if {"export", "exports", "exporti", "exec_doc"} & d.keys() or is_false(d.get("eval", "")):
+            continue
+        src = "\n".join(body)
+        if not src.strip() or src.lstrip()[:1] in "%!":
+            continue
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree)) and \
+                any(not isinstance(n, harmless) for n in tree.body):
+            res.append(i)
+    return res
+
+
+def _check_cells(site: Site, rel: str, nb: dict, src: dict, max_output_lines: int, launch_links: bool) -> list[str]:
+    "Lints on the cells of one processed notebook (`src`: its source notebook)."
+    problems, shown_docs, has_launch = [], set(), False
+    hidden = _hidden_lines(src)
+    for i, c in enumerate(nb.get("cells", [])):
+        source = text(c.get("source"))
+        first = next((l.strip() for l in source.splitlines() if l.strip() and not l.lstrip().startswith("#|")), "")
+        at = f"cell {i} ({first[:40]!r})"
+        has_launch |= c.get("metadata", {}).get("picaboo") == LAUNCH_MARK
+        if isinstance(c.get("source"), str) and "\n" in c["source"].rstrip("\n"):
+            problems.append(f"{at}: its source is one string, not a list of lines: Quarto drops its line ends")
+        if c.get("cell_type") != "code":
+            continue
+        d, body = directives(source)
+        leaked = d.keys() & NBDEV_HIDING
+        if leaked:
+            problems.append(f"{at}: a cell marked `#| {min(leaked)}` is on the page")
+        for line in body:
+            if re.match(r"^\s*#\s*\|", line):
+                problems.append(f"{at}: directive {line.strip()!r} after the first line of code: nbdev and Quarto read "
+                                f"`#|` lines only at the top of a cell, so it shows on the page and does nothing")
+        if not (is_false(d.get("echo", "")) or is_false(d.get("include", ""))):
+            leak = next((l.strip() for l in body if l.strip() in hidden), None)
+            if leak:
+                problems.append(f"{at}: shows {leak[:60]!r} from a hidden cell")
+        if re.match(r"^\s*show_doc\(", "\n".join(body)):
+            md = [t for k, t in output_texts(c) if k == "text/markdown" and t.strip()]
+            if not md or d.get("output") != "asis":
+                problems.append(f"{at}: `{' '.join(body).strip()}` did not become markdown (no text/markdown output)")
+            for t in md:
+                m = re.search(r"^#+\s+(\S+)", t, re.MULTILINE)
+                if m:
+                    shown_docs.add(m.group(1).replace("\\_", "_"))
+        for k, t in output_texts(c):
+            if k == "error":
+                problems.append(f"{at}: a saved error output (traceback); rerun the notebook and save it clean")
+            if k in ("stream", "text/plain") and len(t.splitlines()) > max_output_lines + 1:
+                problems.append(f"{at}: an output of {len(t.splitlines())} lines (over {max_output_lines}); "
+                                "it was not trimmed")
+    for i, name in _exported_names(src):
+        if name not in shown_docs and not any(s.split(".")[-1] == name for s in shown_docs):
+            problems.append(f"no reference entry (show_doc) for `{name}`, exported in source cell {i}")
+    if launch_links and rel != site.readme_nb and not has_launch:
+        problems.append("no launch links (Colab / JupyterLab) at the top of the page")
     return problems
 
 
-def _resolve_rendered(site: Site, docs: Path, page_rel: str, target: str, parsed: dict,
-                      check_anchor: bool = True) -> str | None:
-    target = target.strip()
-    if not target or target.startswith(("javascript:", "mailto:", "data:")): return None
-    if is_external(target):
-        rp = repo_path(site, target)
-        if rp is not None:
-            return None if rp == "" or (site.root / rp).exists() else f"{target} points at {rp}, which is not in the repository"
-        base = site.site_url.rstrip("/")
-        if not base or not (target == base or target.startswith(base + "/")): return None
-        target, page_dir = target[len(base):].lstrip("/"), PurePosixPath(".")
-    else:
-        page_dir = PurePosixPath(page_rel).parent
-    parts = urlsplit(target)
-    path, frag = unquote(parts.path), unquote(parts.fragment)
-    if not path: rel = page_rel
-    else:
-        norm = _normalize(PurePosixPath(path.lstrip("/")) if path.startswith("/") else page_dir / path)
-        if norm is None: return f"{target} points outside the site"
-        if norm == "" or norm.endswith("/"): norm += "index.html"
-        if not (docs / norm).exists():
-            return f"{target}: no file _docs/{norm}"
-        if (docs / norm).is_dir(): norm += "/index.html"
-        rel = norm
-    if check_anchor and frag and rel in parsed and frag not in parsed[rel].ids: return f"{target}: no anchor #{frag} on {rel}"
+def check_processed(site: Site, proc: Path, htmls: dict, max_output_lines: int = 40, max_nb_mb: float = 2.0,
+                    launch_links: bool = True) -> list[str]:
+    """Problems with the notebooks nbdev processed into `proc`, and with the HTML Pandoc made of them (`htmls`:
+    rel -> html; the API page as 'api.qmd')."""
+    problems, rels = [], source_notebooks(site.nbs)
+    site.pages = {page_name(r): r for r in rels}
+    written = [q for q in ("api.qmd",) if (proc / q).exists()]
+    for extra in written + [q.relative_to(site.nbs).as_posix() for q in sorted(site.nbs.rglob("*.[mq]md"))]:
+        if not any(part[0] in "_." for part in PurePosixPath(extra).parts):
+            site.pages.setdefault(page_name(extra), extra)
+    dupes = {}
+    for r in rels:
+        dupes.setdefault(page_name(r), []).append(r)
+    problems += [f"{', '.join(s)}: all become the page {n} (nbdev drops the number prefix)"
+                 for n, s in dupes.items() if len(s) > 1]
+    pages = {r: Page(h) for r, h in htmls.items()}
+    ids = {page_name(r): p.ids for r, p in pages.items()}
+    width = None if site_wraps_code(site.nbs) else CODE_WIDTH
+    for rel in rels:
+        where = f"nbs/{rel}"
+        mb = (site.nbs / rel).stat().st_size / 2**20
+        if mb > max_nb_mb:
+            problems.append(f"{where}: {mb:.1f} MB; keep notebooks under {max_nb_mb:g} MB (smaller figures, "
+                            "fewer outputs)")
+        src = read_nb(site.nbs / rel)
+        problems += [f"{where}: source cell {i} mixes imports with other code: nbdev runs every cell that imports "
+                     f"something when it builds the docs (alone, without the cells before it); put the imports in "
+                     f"their own cell" for i in _runs_in_docs_build(src)]
+        if not (proc / rel).exists():
+            problems.append(f"{where}: not processed (no _proc/{rel}); see the error above")
+            continue
+        nb = read_nb(proc / rel)
+        fm = frontmatter(nb)
+        if not str(fm.get("title") or "").strip():
+            problems.append(f"{where}: no title: open the notebook with a markdown cell `# Title` then "
+                            "`> one-line description`")
+        elif not str(fm.get("description") or "").strip():
+            problems.append(f"{where}: no description: put `> one-line description` right under the "
+                            f"`# {fm['title']}` title")
+        problems += [f"{where}: {p}" for p in _check_cells(site, rel, nb, src, max_output_lines, launch_links)]
+    for rel, page in pages.items():
+        where = f"nbs/{rel}" if rel.endswith(".ipynb") else f"_proc/{rel}"
+        problems += [f"{where}: {p}" for p in check_html(page, width)]
+        for kind, target in page.refs:
+            why = link_problem(site, rel, target, ids, kind)
+            if why:
+                problems.append(f"{where}: broken {kind} {why}")
+    if site.readme_nb in pages:
+        problems += check_home_lists_chapters(site, rels, pages[site.readme_nb])
+    problems += check_sidebar(site.nbs)
+    return problems
+
+
+def check_home_lists_chapters(site: Site, rels: list[str], home: Page) -> list[str]:
+    "The home page (readme_nb) links to every chapter: its chapter list is the book's table of contents."
+    base, linked = site.site_url.rstrip("/"), set()
+    for _, target in home.refs:
+        path = target[len(base) + 1:] if base and target.startswith(base + "/") else unquote(urlsplit(target).path)
+        linked.add(path if path.endswith(".ipynb") else page_name(path) if path.endswith(".html") else path)
+    return [f"nbs/{site.readme_nb}: the chapter list does not link to {r}" for r in rels
+            if r != site.readme_nb and r not in linked and page_name(r) not in linked]
+
+
+def check_site_config(nbs: Path) -> list[str]:
+    "nbs/_quarto.yml has what the book's site needs: sidebar + nbdev metadata, search, light/dark theme, styles."
+    p = nbs / "_quarto.yml"
+    if not p.exists():
+        return ["nbs/_quarto.yml: missing"]
+    try:
+        cfg = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        return [f"nbs/_quarto.yml: not valid YAML: {e}"]
+    problems = [f"nbs/_quarto.yml: metadata-files should include {f}" for f in ("nbdev.yml", "sidebar.yml")
+                if f not in (cfg.get("metadata-files") or [])]
+    html = ((cfg.get("format") or {}).get("html") or {})
+    theme = html.get("theme")
+    if not (isinstance(theme, dict) and theme.get("light") and theme.get("dark")):
+        problems.append("nbs/_quarto.yml: format.html.theme should have light and dark themes")
+    for css in ([html["css"]] if isinstance(html.get("css"), str) else html.get("css") or []):
+        if not (nbs / css).exists():
+            problems.append(f"nbs/_quarto.yml: css {css} is not in nbs/")
+    web = cfg.get("website") or {}
+    if not (web.get("search") or (web.get("navbar") or {}).get("search")):
+        problems.append("nbs/_quarto.yml: website search is off")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Checks on the site Quarto rendered (`_docs/`)
+
+def link_checker(docs: Path) -> list[str] | None:
+    "The command of a maintained link checker for the local site (lychee, else linkchecker); None if neither is here."
+    pages = sorted(str(p) for p in docs.rglob("*.html") if "site_libs" not in p.parts)
+    if shutil.which("lychee"):
+        return ["lychee", "--offline", "--include-fragments", "--no-progress", *pages]
+    if shutil.which("linkchecker"):
+        return ["linkchecker", "--no-status", "--no-warnings", "--check-extern", "--ignore-url=^(?!file:)",
+                (docs / "index.html").resolve().as_uri()]
     return None
+
+
+def check_rendered(site: Site, docs: Path, launch_links: bool = True, out=print) -> list[str]:
+    """Problems with the site Quarto rendered into `docs` (`site.pages` filled by check_processed): every page there,
+    the same page checks as on Pandoc's HTML, and links by a maintained link checker where one is installed."""
+    problems = []
+    width = None if site_wraps_code(site.nbs) else CODE_WIDTH
+    for name, src in sorted(site.pages.items()):
+        if not (docs / name).exists():
+            problems.append(f"_docs/{name}: missing (the page for {src})")
+            continue
+        page = Page((docs / name).read_text(encoding="utf-8", errors="replace"))
+        problems += [f"_docs/{name}: {p}" for p in check_html(page, width)]
+        if launch_links and src.endswith(".ipynb") and src != site.readme_nb and \
+                not any("colab.research.google.com" in r for _, r in page.refs):
+            problems.append(f"_docs/{name}: no 'Open in Colab' link")
+    if not (docs / "search.json").exists():
+        problems.append("_docs/search.json: missing, so the site search finds nothing")
+    cmd = link_checker(docs)
+    if cmd is None:
+        out("Link check of the rendered site skipped: neither lychee nor linkchecker is installed.")
+        return problems
+    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if r.returncode != 0:
+        problems.append(f"{cmd[0]} found broken links in _docs/:\n{(r.stdout + r.stderr).strip()[-4000:]}")
+    return problems

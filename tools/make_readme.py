@@ -4,20 +4,40 @@
     python tools/make_readme.py --check  # exit 1 if README.md is out of date
 
 Markdown cells are copied; code cells marked `#| hide` are dropped, other code cells appear as Python
-blocks without their `#|` directive lines; links to notebooks and images are made relative to the
-repository root, since README.md sits one folder above the notebooks.
+blocks without their `#|` directive lines; relative links to notebooks and images become absolute URLs on
+GitHub (notebooks: github.com/<repo>/blob/<branch>/nbs/..., images: raw.githubusercontent.com/...), so they
+work on GitHub and on PyPI, which shows README.md as the project's description. The repository is
+pyproject.toml's `Repository` URL; the branch is [tool.nbdev]'s `branch` (default main).
 """
-import argparse, re, sys
+import argparse
+import re
+import sys
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "<!-- Generated from nbs/index.ipynb by `make readme`; edit the notebook, not this file. -->\n\n"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
+
+def _repo(root:Path=ROOT) -> tuple[str, str]:
+    "(owner/name, branch) of the project on GitHub, from pyproject.toml."
+    toml = (root/"pyproject.toml").read_text(encoding="utf-8")
+    slug = re.search(r'^Repository\s*=\s*"https://github\.com/([^/"]+/[^/"]+?)/?"', toml, re.MULTILINE).group(1)
+    branch = re.search(r'^branch\s*=\s*"([^"]+)"', toml, re.MULTILINE)
+    return slug, branch.group(1) if branch else "main"
+
+def _absolute(target:str, nbs:str="nbs") -> str:
+    "The URL on GitHub of `target`, a path relative to the notebooks folder."
+    slug, branch = _repo()
+    if target.split("#")[0].lower().endswith(IMAGE_SUFFIXES):
+        return f"https://raw.githubusercontent.com/{slug}/{branch}/{nbs}/{target}"
+    return f"https://github.com/{slug}/blob/{branch}/{nbs}/{target}"
 
 def _relink(md:str) -> str:
-    "Point relative links (images, notebooks) at nbs/, where they live."
-    return re.sub(r"\]\((?!https?://|#|/)([^)\s]+)\)", r"](nbs/\1)", md)
+    "Point relative links (images, notebooks) at their files on GitHub, so they resolve on GitHub and on PyPI."
+    md = re.sub(r"\]\((?!https?://|#|/|mailto:)([^)\s]+)\)", lambda m: f"]({_absolute(m.group(1))})", md)
+    return re.sub(r'(<img\b[^>]*\bsrc=")(?!https?://|/)([^"]+)"', lambda m: f'{m.group(1)}{_absolute(m.group(2))}"', md)
 
 def cell_markdown(cell) -> str|None:
     src = cell.source.strip()

@@ -1,3 +1,5 @@
+"Exported from the book's notebooks by nbdev: edit the notebook, not this file."
+
 __all__ = ['corpus_manifest', 'validation_ids', 'checkpoint_metrics']
 
 # %% ../nbs/07a_train_cli.ipynb #898bee1b

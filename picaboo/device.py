@@ -1,3 +1,5 @@
+"Exported from the book's notebooks by nbdev: edit the notebook, not this file."
+
 __all__ = ['pick_device']
 
 # %% ../nbs/06_model.ipynb #be4dd5ac

@@ -1,3 +1,5 @@
+"Exported from the book's notebooks by nbdev: edit the notebook, not this file."
+
 __all__ = ['shipped_model', 'find_model', 'load_model_and_tokenizer']
 
 # %% ../nbs/06a_checkpoints.ipynb #3b413507

@@ -7,11 +7,10 @@ Docs: https://picaboo-book.github.io/picaboo/data.html.md"""
 # %% auto #0
 __all__ = ['DOCSTRING_MODULES', 'CORPUS_VERSION', 'Document', 'cache_root', 'atomic_file', 'atomic_write_bytes',
            'module_docstrings', 'topic_documents', 'python_documents', 'fresh_python_documents', 'default_corpus_dir',
-           'build_default_corpus', 'default_documents', 'load_default_corpus', 'plot_document_lengths',
-           'plot_char_frequencies', 'add_cli']
+           'corpus_text', 'build_default_corpus', 'default_documents', 'load_default_corpus', 'plot_document_lengths',
+           'plot_char_frequencies']
 
 # %% ../nbs/01_data.ipynb #4bc7ad34
-import argparse
 import hashlib
 import importlib
 import inspect
@@ -151,7 +150,10 @@ def default_corpus_dir() -> Path:
     "Where the default corpus of this Python is cached (one folder per Python version)."
     return cache_root()/"corpus"/f"{sys.implementation.name}-{platform.python_version()}"
 
-def _corpus_text(docs:list[Document]) -> str: return "\n\n".join(d.text for d in docs)
+def corpus_text(docs:list[Document], # the documents
+               ) -> str:
+    "The corpus as the model reads it: the documents' texts joined with a blank line."
+    return "\n\n".join(d.text for d in docs)
 
 def _is_complete(folder:Path) -> bool:
     "Does `folder` hold a corpus built by this recipe (manifest written last, so it marks completion)?"
@@ -166,7 +168,7 @@ def build_default_corpus(cache_dir:str|Path|None=None, # folder to build in (def
     folder = Path(cache_dir) if cache_dir is not None else default_corpus_dir()
     if not rebuild and _is_complete(folder): return folder
     docs, has_topics = fresh_python_documents()
-    text = _corpus_text(docs).encode("utf-8")
+    text = corpus_text(docs).encode("utf-8")
     lines = "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in docs)
     atomic_write_bytes(folder/"documents.jsonl", lines.encode("utf-8"))
     manifest = dict(format="picaboo-corpus", version=CORPUS_VERSION, python=platform.python_version(),
@@ -184,14 +186,14 @@ def default_documents(cache_dir:str|Path|None=None, # folder of the cached corpu
         manifest = json.loads((folder/"manifest.json").read_text(encoding="utf-8"))
         lines = (folder/"documents.jsonl").read_text(encoding="utf-8").splitlines()
         docs = [Document(**json.loads(line)) for line in lines]
-        if hashlib.sha256(_corpus_text(docs).encode("utf-8")).hexdigest() == manifest["sha256"]: return docs
+        if hashlib.sha256(corpus_text(docs).encode("utf-8")).hexdigest() == manifest["sha256"]: return docs
         folder = build_default_corpus(folder, rebuild=True)  # damaged cache: build it again
     raise OSError(f"the default corpus in '{folder}' does not match its manifest even after a rebuild")
 
 def load_default_corpus(cache_dir:str|Path|None=None, # folder of the cached corpus
                        ) -> str:
     "The default corpus as one string: the documents' texts joined with a blank line."
-    return _corpus_text(default_documents(cache_dir))
+    return corpus_text(default_documents(cache_dir))
 
 # %% ../nbs/01_data.ipynb #ba9f5963
 def plot_document_lengths(documents:list[Document], # the corpus
@@ -222,74 +224,3 @@ def plot_char_frequencies(text:str, # the corpus text
     ax.set_xticks(range(len(counts)), labels, fontsize=7, rotation=90)
     ax.set(xlabel="character", ylabel="share of all characters", title=f"The {len(counts)} most frequent characters")
     return ax
-
-# %% ../nbs/01_data.ipynb #0be04b73
-def _cmd_corpus(args) -> int:
-    folder = build_default_corpus(rebuild=args.rebuild)
-    print(folder); print((folder/"manifest.json").read_text(encoding="utf-8"))
-    return 0
-
-def _documents(args) -> list[Document]:
-    "The documents a command reads: the default corpus, or the files at `args.path`."
-    if args.path is None: return default_documents()
-    from picaboo.readers import load_documents  # imported when needed: picaboo.readers imports this module
-    return load_documents(args.path, args.recursive, args.encoding)
-
-def _cmd_info(args) -> int:
-    if args.path and Path(args.path).suffix == ".bin":
-        from picaboo.batches import load_bin, meta_path
-        print(json.dumps({**json.loads(meta_path(args.path).read_text(encoding="utf-8")), "tokens": len(load_bin(args.path))}, indent=1))
-        return 0
-    docs = _documents(args)
-    text = _corpus_text(docs)
-    print(f"{args.path or default_corpus_dir()}: {len(docs)} documents, {len(text):,} characters, "
-          f"{len(text.encode('utf-8')):,} bytes, {len(set(text))} distinct characters")
-    return 0
-
-def _cmd_download(args) -> int:
-    from picaboo.readers import GUTENBERG_URL, download_gutenberg, download_tiny_shakespeare
-    if args.source == "shakespeare": print(download_tiny_shakespeare(args.cache_dir)); return 0
-    if args.book_id is None: raise ValueError("give a Gutenberg book id, e.g. `picaboo data download gutenberg 1342`")
-    print(download_gutenberg(args.book_id, args.format, args.cache_dir, args.base_url or GUTENBERG_URL)); return 0
-
-def _cmd_encode(args) -> int:
-    from picaboo.batches import encode_to_bin, load_bin, split_documents, split_tail
-    from picaboo.tokenizer import load_tokenizer
-    tokenizer, out = load_tokenizer(args.tokenizer), Path(args.out)
-    docs = _documents(args)
-    split = args.split or ("documents" if len(docs) >= 10 else "tail")
-    if split == "documents": parts = split_documents(docs, args.val_fraction, args.seed)
-    else: parts = tuple([t] for t in split_tail(_corpus_text(docs), args.val_fraction))
-    for name, part in zip(("train", "val"), parts):
-        path = encode_to_bin(part, tokenizer, out/f"{name}.bin", meta=dict(tokenizer_dir=str(args.tokenizer), split=split, source=str(args.path or "default corpus")))
-        print(f"{path}: {len(load_bin(path)):,} tokens")
-    return 0
-
-def _cmd_epub(args) -> int:
-    from picaboo.readers import read_text_file, write_epub
-    print(write_epub(read_text_file(args.text), args.epub, args.title, args.author)); return 0
-
-def add_cli(subparsers):
-    "Add `picaboo data` and its actions to the `picaboo` command."
-    data = subparsers.add_parser("data", help="corpora: build, inspect, download, encode", description="Corpora: build, inspect, download, encode.")
-    data.set_defaults(func=lambda args: data.print_help() or 0)
-    actions = data.add_subparsers(dest="action", metavar="ACTION")
-    p = actions.add_parser("corpus", help="build (or find) the embedded default corpus and print its manifest")
-    p.add_argument("--rebuild", action="store_true", help="build it again"); p.set_defaults(func=_cmd_corpus)
-    reading = argparse.ArgumentParser(add_help=False)
-    reading.add_argument("path", nargs="?", help="a .txt/.epub file or a folder (default: the embedded corpus)")
-    reading.add_argument("--recursive", action="store_true", help="read subfolders too")
-    reading.add_argument("--encoding", default="utf-8", help="encoding of text files (default: utf-8)")
-    actions.add_parser("info", parents=[reading], help="size of a corpus, or the meta of a .bin").set_defaults(func=_cmd_info)
-    p = actions.add_parser("download", help="download tiny Shakespeare or a Project Gutenberg book")
-    p.add_argument("source", choices=["shakespeare", "gutenberg"]); p.add_argument("book_id", nargs="?", help="Gutenberg book id")
-    p.add_argument("--format", choices=["txt", "epub"], default="txt"); p.add_argument("--cache-dir", help="folder to save into")
-    p.add_argument("--base-url", help="Gutenberg server or mirror (default: https://www.gutenberg.org)"); p.set_defaults(func=_cmd_download)
-    p = actions.add_parser("encode", parents=[reading], help="encode a corpus into train.bin and val.bin")
-    p.add_argument("--tokenizer", required=True, help="folder of a saved tokenizer"); p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--val-fraction", type=float, default=0.1); p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--split", choices=["documents", "tail"], help="default: documents if there are 10 or more, else tail")
-    p.set_defaults(func=_cmd_encode)
-    p = actions.add_parser("epub", help="write a plain-text file as an EPUB book")
-    p.add_argument("text"); p.add_argument("epub"); p.add_argument("--title", required=True); p.add_argument("--author", default="picaboo")
-    p.set_defaults(func=_cmd_epub)

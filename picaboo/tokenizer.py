@@ -6,14 +6,11 @@ Docs: https://picaboo-book.github.io/picaboo/tokenizer.html.md"""
 
 # %% auto #0
 __all__ = ['BYTE_TO_CHAR', 'CHAR_TO_BYTE', 'FORMAT_VERSION', 'META_FILE', 'bytes_to_unicode', 'token_to_str', 'str_to_token',
-           'IncrementalDecoder', 'Tokenizer', 'CharTokenizer', 'load_tokenizer', 'add_cli']
+           'IncrementalDecoder', 'Tokenizer', 'CharTokenizer', 'load_tokenizer']
 
 # %% ../nbs/03_tokenizer.ipynb #9918075e
-import argparse
 import codecs
 import json
-import sys
-import time
 from collections import Counter
 from itertools import chain
 from pathlib import Path
@@ -21,7 +18,9 @@ from pathlib import Path
 import regex
 
 from . import __version__
-from .bpe import ENDOFTEXT, GPT2_SPLIT_PATTERN, special_tokens_regex, bpe_encode, count_words, split_at_specials, train_bpe
+from .bpe import (ENDOFTEXT, GPT2_SPLIT_PATTERN, bpe_encode, count_words, special_tokens_regex,
+                         split_at_specials, train_bpe)
+from .data import atomic_write_bytes
 
 # %% ../nbs/03_tokenizer.ipynb #888d65e0
 def bytes_to_unicode() -> dict[int, str]:
@@ -52,7 +51,9 @@ def _read_json(path:Path):
     except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 (byte {e.start})") from None
     except json.JSONDecodeError as e: raise ValueError(f"{path}: not valid JSON, line {e.lineno} column {e.colno}: {e.msg}") from None
 
-def _write_json(path:Path, obj): path.write_text(json.dumps(obj, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+def _write_json(path:Path, obj):
+    "Write `obj` as UTF-8 JSON, atomically (chapter 01's `atomic_write_bytes`)."
+    atomic_write_bytes(path, (json.dumps(obj, ensure_ascii=False, indent=0) + "\n").encode("utf-8"))
 
 def _read_meta(folder:Path, kind:str) -> dict:
     "The meta file of a saved tokenizer (`{}` if absent, as for GPT-2's files); checks type and version."
@@ -213,11 +214,11 @@ class Tokenizer(_TokenizerBase):
         return list(chain.from_iterable(map(cache.__getitem__, pieces)))
 
     def save(self, folder:str|Path) -> Path:
-        "Write `encoder.json`, `merges.bpe` and `tokenizer_meta.json` (UTF-8) to `folder`."
-        folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+        "Write `encoder.json`, `merges.bpe` and `tokenizer_meta.json` (UTF-8, each atomically) to `folder`."
+        folder = Path(folder)
         _write_json(folder / "encoder.json", self.encoder)
         lines = ["#version: 0.2", *(f"{token_to_str(a)} {token_to_str(b)}" for a, b in self.merges)]
-        (folder / "merges.bpe").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        atomic_write_bytes(folder / "merges.bpe", ("\n".join(lines) + "\n").encode("utf-8"))
         _write_json(folder / META_FILE, self._meta("bpe", pattern=self.pattern, num_merges=len(self.merges)))
         return folder
 
@@ -320,8 +321,8 @@ class CharTokenizer(_TokenizerBase):
         except KeyError as e: raise ValueError(f"the character {e.args[0]!r} (U+{ord(e.args[0]):04X}) is not among the {len(self.chars)} characters of this CharTokenizer; train it on text that contains it") from None
 
     def save(self, folder:str|Path) -> Path:
-        "Write `encoder.json` and `tokenizer_meta.json` (UTF-8) to `folder`."
-        folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+        "Write `encoder.json` and `tokenizer_meta.json` (UTF-8, each atomically) to `folder`."
+        folder = Path(folder)
         _write_json(folder / "encoder.json", self.encoder)
         _write_json(folder / META_FILE, self._meta("char"))
         return folder
@@ -344,71 +345,3 @@ def load_tokenizer(folder:str|Path) -> Tokenizer|CharTokenizer:
     folder = Path(folder)
     meta = _read_json(folder / META_FILE) if (folder / META_FILE).is_file() else {}
     return CharTokenizer.load(folder) if isinstance(meta, dict) and meta.get("type") == "char" else Tokenizer.load(folder)
-
-# %% ../nbs/03_tokenizer.ipynb #e18fd62b
-def _read_texts(paths:list[str], # files, folders, or "-" for standard input
-                recursive:bool=False, # look into subfolders
-               ) -> list[str]:
-    "The texts of `paths`, one per document; the embedded corpus when `paths` is empty."
-    from picaboo import data, readers  # imported here: picaboo.data uses this module too
-    if not paths: return [data.load_default_corpus()]
-    return [text for p in paths for text in ([sys.stdin.read()] if p == "-" else [d.text for d in readers.load_documents(p, recursive=recursive)])]
-
-def _cli_train(args) -> int:
-    specials = [ENDOFTEXT] if args.special is None else args.special
-    tok = CharTokenizer(specials) if args.char else Tokenizer(specials)
-    text = "\n\n".join(_read_texts(args.paths, args.recursive))
-    vocab_size = args.vocab_size if args.vocab_size or args.char else 2048
-    t0 = time.perf_counter()
-    tok.train(text, vocab_size=vocab_size, verbose=args.verbose, **({} if args.char else {"workers": args.workers}))
-    seconds, folder = time.perf_counter() - t0, tok.save(args.out)
-    n_bytes, n_tokens = len(text.encode("utf-8")), len(tok.encode_ordinary(text))
-    print(f"trained {tok!r} on {n_bytes:,} bytes in {seconds:.1f} s ({n_bytes / n_tokens:.2f} bytes per token); saved to {folder}")
-    return 0
-
-def _cli_encode(args) -> int:
-    tok = load_tokenizer(args.tokenizer)
-    allowed = "all" if args.allowed_special == "all" else set(filter(None, args.allowed_special.split(",")))
-    lines = [" ".join(map(str, tok.encode(text, allowed_special=allowed, disallowed_special=() if args.special_as_text else "all")))
-             for text in _read_texts(args.paths or ["-"], args.recursive)]
-    if args.out: Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    else: print(*lines, sep="\n")
-    return 0
-
-def _cli_decode(args) -> int:
-    tok = load_tokenizer(args.tokenizer)
-    source = sys.stdin.read() if args.path == "-" else Path(args.path).read_text(encoding="utf-8")
-    for n, line in enumerate(source.splitlines(), 1):
-        if not all(word.isdigit() for word in line.split()): raise ValueError(f"{args.path} line {n}: expected token ids, integers separated by spaces")
-        sys.stdout.write(("\n" if n > 1 else "") + tok.decode([int(word) for word in line.split()], errors=args.errors))
-    return 0
-
-# %% ../nbs/03_tokenizer.ipynb #f5d7ca6c
-def add_cli(subparsers):
-    "Add `picaboo tokenizer train|encode|decode` to the `picaboo` command."
-    p = subparsers.add_parser("tokenizer", help="train a tokenizer; encode and decode text",
-                              description="Train a byte-level BPE (or character) tokenizer; encode text to ids and decode ids to text.")
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    t = actions.add_parser("train", help="train on files/folders (default: the embedded corpus) and save")
-    t.add_argument("paths", nargs="*", help=".txt/.epub files or folders (default: the embedded Python-docs corpus)")
-    t.add_argument("--vocab-size", type=int, default=None, help="total vocabulary size, special tokens included (default: 2048; char: all characters)")
-    t.add_argument("--out", default="models", help="folder to save to (default: models)")
-    t.add_argument("--special", action="append", help=f"a special token (repeatable; default: {ENDOFTEXT})")
-    t.add_argument("--char", action="store_true", help="a character-level tokenizer instead of BPE")
-    t.add_argument("--recursive", action="store_true", help="look into subfolders")
-    t.add_argument("--workers", type=int, default=None, help="processes for pre-tokenizing (default: automatic)")
-    t.add_argument("--verbose", action="store_true", help="print progress")
-    t.set_defaults(func=_cli_train)
-    e = actions.add_parser("encode", help="print the ids of each document, one line each")
-    e.add_argument("paths", nargs="*", help="files or folders, or - for standard input (the default)")
-    e.add_argument("--tokenizer", default="models", help="folder of a saved tokenizer (default: models)")
-    e.add_argument("--allowed-special", default="", help='special tokens to recognise: "all" or a comma-separated list (default: none)')
-    e.add_argument("--special-as-text", action="store_true", help="encode special-token text that is not allowed as ordinary text, instead of failing")
-    e.add_argument("--recursive", action="store_true", help="look into subfolders")
-    e.add_argument("--out", help="write the ids to this file (default: standard output)")
-    e.set_defaults(func=_cli_encode)
-    d = actions.add_parser("decode", help="turn lines of ids back into text")
-    d.add_argument("path", nargs="?", default="-", help="a file of ids, one document a line, or - for standard input (the default)")
-    d.add_argument("--tokenizer", default="models", help="folder of a saved tokenizer (default: models)")
-    d.add_argument("--errors", choices=["replace", "strict"], default="replace", help="for ids that make invalid UTF-8")
-    d.set_defaults(func=_cli_decode)

@@ -280,9 +280,10 @@ def test_char_tokenizer_save_load_and_errors(tmp_path):
 
 def picaboo(*args, stdin="", capsys=None, monkeypatch=None):
     "Run `picaboo tokenizer ARGS` in this process; returns (status, stdout, stderr)."
-    import argparse, io
+    import argparse
+    import io
     from picaboo.cli import run_command
-    from picaboo.tokenizer import add_cli
+    from picaboo.cli_tokenizer import add_cli
     parser = argparse.ArgumentParser(prog="picaboo")  # this chapter's subcommands only; the real command is tested below
     add_cli(parser.add_subparsers(dest="command"))
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))

@@ -1,4 +1,4 @@
-"""From documents to what a GPT trains on: train/validation splits, token files on disk, and random batches that resume exactly.
+"""From documents to what a GPT trains on: splits, token files on disk, random batches that resume exactly.
 
 Docs: https://picaboo-book.github.io/picaboo/batches.html.md"""
 
@@ -22,14 +22,16 @@ from .data import Document, atomic_file, atomic_write_bytes, corpus_text
 
 # %% ../nbs/04_batches.ipynb #9944e993
 def _check_fraction(val_fraction):
-    if not 0 < val_fraction < 1: raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
 
 def split_tail(seq, # a string, list, array or tensor
                val_fraction:float=0.1, # share of the end kept for validation
               ):
     "(train, val): the sequence cut in two, the last `val_fraction` being validation."
     _check_fraction(val_fraction)
-    if len(seq) < 2: raise ValueError(f"cannot split a sequence of length {len(seq)}: need at least 2 items")
+    if len(seq) < 2:
+        raise ValueError(f"cannot split a sequence of length {len(seq)}: need at least 2 items")
     n_val = min(len(seq) - 1, max(1, round(len(seq) * val_fraction)))
     return seq[:len(seq) - n_val], seq[len(seq) - n_val:]
 
@@ -39,7 +41,8 @@ def split_documents(docs:list, # the documents
                    ) -> tuple[list, list]:
     "(train, val): a seeded random choice of whole documents for validation, each part in the original order."
     _check_fraction(val_fraction)
-    if len(docs) < 2: raise ValueError(f"cannot split {len(docs)} document(s) by document: use split_tail on the text")
+    if len(docs) < 2:
+        raise ValueError(f"cannot split {len(docs)} document(s) by document: use split_tail on the text")
     n_val = min(len(docs) - 1, max(1, round(len(docs) * val_fraction)))
     val_idx = set(random.Random(seed).sample(range(len(docs)), n_val))
     return [d for i, d in enumerate(docs) if i not in val_idx], [d for i, d in enumerate(docs) if i in val_idx]
@@ -65,8 +68,10 @@ def split_corpus(docs:list[Document], # the corpus
 # %% ../nbs/04_batches.ipynb #a24c8a02
 def token_dtype(vocab_size:int) -> np.dtype:
     "The smallest unsigned integer type for ids below `vocab_size`: uint16 up to 65,536 tokens, else uint32."
-    if 0 < vocab_size <= 2**16: return np.dtype(np.uint16)
-    if 0 < vocab_size <= 2**32: return np.dtype(np.uint32)
+    if 0 < vocab_size <= 2**16:
+        return np.dtype(np.uint16)
+    if 0 < vocab_size <= 2**32:
+        return np.dtype(np.uint32)
     raise ValueError(f"vocab_size must be between 1 and 2**32, got {vocab_size}")
 
 def meta_path(bin_path:str|Path) -> Path:
@@ -74,7 +79,7 @@ def meta_path(bin_path:str|Path) -> Path:
     return Path(bin_path).with_suffix(".json")
 
 def encode_to_bin(documents_or_texts:Iterable, # Documents or strings (a generator streams)
-                  tokenizer, # anything with `encode_ordinary(text)` or `encode(text)`, `vocab_size`, optionally `eot_id`
+                  tokenizer, # has `encode_ordinary(text)` or `encode(text)`, `vocab_size`, maybe `eot_id`
                   path:str|Path, # the .bin file to write
                   append_eot:bool=True, # append `tokenizer.eot_id` after each document (if it has one)
                   chunk_size:int=1 << 20, # ids buffered before each write
@@ -90,14 +95,21 @@ def encode_to_bin(documents_or_texts:Iterable, # Documents or strings (a generat
             nonlocal count
             ids = np.asarray(buffer, dtype=np.int64)
             if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
-                raise ValueError(f"the tokenizer produced id {ids.max() if ids.max() >= vocab_size else ids.min()}, outside its vocabulary of {vocab_size}")
-            f.write(ids.astype(dtype).tobytes()); count += ids.size; buffer.clear()
+                raise ValueError(f"the tokenizer produced id {ids.max() if ids.max() >= vocab_size else ids.min()}, "
+                                 f"outside its vocabulary of {vocab_size}")
+            f.write(ids.astype(dtype).tobytes())
+            count += ids.size
+            buffer.clear()
         for item in documents_or_texts:
-            buffer.extend(encode(item.text if isinstance(item, Document) else item)); documents += 1
-            if eot is not None: buffer.append(eot)
-            if len(buffer) >= chunk_size: flush()
+            buffer.extend(encode(item.text if isinstance(item, Document) else item))
+            documents += 1
+            if eot is not None:
+                buffer.append(eot)
+            if len(buffer) >= chunk_size:
+                flush()
         flush()
-        if count == 0: raise ValueError(f"nothing to encode into '{path}': the corpus is empty")
+        if count == 0:
+            raise ValueError(f"nothing to encode into '{path}': the corpus is empty")
     info = dict(format="picaboo-tokens", version=1, dtype=dtype.name, count=count, vocab_size=vocab_size, eot_id=eot,
                 documents=documents, tokenizer=type(tokenizer).__name__, source=None)
     info.update(meta or {})  # e.g. source (the corpus), tokenizer_dir, split
@@ -108,17 +120,21 @@ def load_bin(path:str|Path, # a .bin written by `encode_to_bin`
             ) -> np.memmap:
     "The token ids of a .bin file as a read-only memory map (nothing is read until used)."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"no such token file: '{path}' (make one with encode_to_bin or `picaboo data encode`)")
-    if not meta_path(path).exists(): raise FileNotFoundError(f"'{path}' has no meta file '{meta_path(path)}': encode it again")
+    if not path.exists():
+        raise FileNotFoundError(f"no such token file: '{path}' (make one with encode_to_bin or `picaboo data encode`)")
+    if not meta_path(path).exists():
+        raise FileNotFoundError(f"'{path}' has no meta file '{meta_path(path)}': encode it again")
     meta = json.loads(meta_path(path).read_text(encoding="utf-8"))
     dtype, size = np.dtype(meta["dtype"]), path.stat().st_size
     if size != meta["count"] * dtype.itemsize:
-        raise ValueError(f"'{path}' has {size} bytes but its meta file says {meta['count']} {dtype} ids: truncated or mismatched, encode it again")
+        raise ValueError(f"'{path}' has {size} bytes but its meta file says {meta['count']} {dtype} ids: truncated or "
+                         "mismatched, encode it again")
     return np.memmap(path, dtype=dtype, mode="r", shape=(meta["count"],))
 
 # %% ../nbs/04_batches.ipynb #b05ddf52
 def _check_window(num_tokens:int, context_length:int):
-    if context_length < 1: raise ValueError(f"context_length must be at least 1, got {context_length}")
+    if context_length < 1:
+        raise ValueError(f"context_length must be at least 1, got {context_length}")
     if num_tokens < context_length + 1:
         raise ValueError(f"the corpus has {num_tokens} tokens, fewer than one training window (context_length + 1 = "
                          f"{context_length + 1}): use a bigger corpus or a smaller context_length")
@@ -133,16 +149,21 @@ class RandomWindowSampler:
                  world_size:int=1, # number of processes sharing each global batch
                  device="cpu", # where the batches go
                 ):
-        if isinstance(data, (str, Path)): data = load_bin(data)
+        if isinstance(data, (str, Path)):
+            data = load_bin(data)
         self.data = data if isinstance(data, np.ndarray) else np.asarray(data)
-        if batch_size < 1: raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if not 0 <= rank < world_size: raise ValueError(f"rank must be in [0, world_size={world_size}), got {rank}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in [0, world_size={world_size}), got {rank}")
         _check_window(len(self.data), context_length)
-        self.batch_size, self.context_length, self.seed, self.rank, self.world_size = batch_size, context_length, seed, rank, world_size
+        self.batch_size, self.context_length, self.seed = batch_size, context_length, seed
+        self.rank, self.world_size = rank, world_size
         self.device, self.step = torch.device(device), 0
         self.generator = torch.Generator().manual_seed(seed)
 
-    def __iter__(self): return self
+    def __iter__(self):
+        return self
 
     def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
         B, T = self.batch_size, self.context_length
@@ -155,7 +176,9 @@ class RandomWindowSampler:
             return x.pin_memory().to(self.device, non_blocking=True), y.pin_memory().to(self.device, non_blocking=True)
         return x.to(self.device), y.to(self.device)
 
-    def _shape(self) -> dict: return dict(global_batch=self.batch_size * self.world_size, context_length=self.context_length, num_tokens=len(self.data))
+    def _shape(self) -> dict:
+        return dict(global_batch=self.batch_size * self.world_size, context_length=self.context_length,
+                    num_tokens=len(self.data))
 
     def state_dict(self) -> dict:
         "Everything needed to continue with the very next batch."
@@ -164,8 +187,11 @@ class RandomWindowSampler:
     def load_state_dict(self, state:dict):
         "Continue from a `state_dict()`: the next batch is the one the saved sampler would have drawn."
         for key, value in self._shape().items():
-            if state[key] != value: raise ValueError(f"cannot resume the sampler: it was saved with {key}={state[key]}, this one has {value}")
-        self.generator.set_state(state["generator"]); self.step, self.seed = state["step"], state["seed"]
+            if state[key] != value:
+                raise ValueError(f"cannot resume the sampler: it was saved with {key}={state[key]}, this one has "
+                                 f"{value}")
+        self.generator.set_state(state["generator"])
+        self.step, self.seed = state["step"], state["seed"]
 
 # %% ../nbs/04_batches.ipynb #f5154ad6
 class PicabooLMPretrainingDataset(torch.utils.data.Dataset):
@@ -176,13 +202,16 @@ class PicabooLMPretrainingDataset(torch.utils.data.Dataset):
                 ):
         self.ids = ids if isinstance(ids, np.ndarray) else np.asarray(ids)
         self.context_size, self.stride = context_size, stride or context_size
-        if self.stride < 1: raise ValueError(f"stride must be at least 1, got {stride}")
+        if self.stride < 1:
+            raise ValueError(f"stride must be at least 1, got {stride}")
         _check_window(len(self.ids), context_size)
 
-    def __len__(self) -> int: return (len(self.ids) - self.context_size - 1) // self.stride + 1
+    def __len__(self) -> int:
+        return (len(self.ids) - self.context_size - 1) // self.stride + 1
 
     def __getitem__(self, i:int) -> tuple[torch.Tensor, torch.Tensor]:
-        if not -len(self) <= i < len(self): raise IndexError(f"window {i} out of range for {len(self)} windows")
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"window {i} out of range for {len(self)} windows")
         s = (i % len(self)) * self.stride
         window = torch.from_numpy(np.asarray(self.ids[s:s + self.context_size + 1], dtype=np.int64))  # (T+1,)
         return window[:-1], window[1:]  # (T,), (T,)
@@ -190,5 +219,6 @@ class PicabooLMPretrainingDataset(torch.utils.data.Dataset):
 class PicabooLMPretainingDataset(PicabooLMPretrainingDataset):
     "Deprecated spelling of `PicabooLMPretrainingDataset`, kept so that older code still runs."
     def __init__(self, *args, **kwargs):
-        warnings.warn("PicabooLMPretainingDataset is deprecated: use PicabooLMPretrainingDataset", DeprecationWarning, stacklevel=2)
+        warnings.warn("PicabooLMPretainingDataset is deprecated: use PicabooLMPretrainingDataset",
+                      DeprecationWarning, stacklevel=2)
         super().__init__(*args, **kwargs)

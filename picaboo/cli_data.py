@@ -92,7 +92,8 @@ def add_cli(subparsers):
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--split", choices=["documents", "tail"], help="default: documents if there are 10 or more, else tail")
+    p.add_argument("--split", choices=["documents", "tail"], help="default: documents if there are 10 or more, else "
+                                                                  "tail")
     p.set_defaults(func=_cmd_encode)
     p = actions.add_parser("epub", help="write a plain-text file as an EPUB book")
     p.add_argument("text")

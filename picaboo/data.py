@@ -1,4 +1,4 @@
-"""Where the words come from: a corpus that is always there, built from Python's own documentation, cached safely, and plotted.
+"""Where the words come from: a corpus built from Python's own documentation, always there, cached safely.
 
 Docs: https://picaboo-book.github.io/picaboo/data.html.md"""
 
@@ -38,7 +38,8 @@ class Document:
 # %% ../nbs/01_data.ipynb #b90ff597
 def cache_root() -> Path:
     "picaboo's cache folder: `$PICABOO_CACHE`, else `$XDG_CACHE_HOME/picaboo`, else `~/.cache/picaboo`."
-    if os.environ.get("PICABOO_CACHE"): return Path(os.environ["PICABOO_CACHE"]).expanduser()
+    if os.environ.get("PICABOO_CACHE"):
+        return Path(os.environ["PICABOO_CACHE"]).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home()/".cache")/"picaboo"
 
 @contextmanager
@@ -49,18 +50,23 @@ def atomic_file(path:str|Path, # the file to write
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as f: yield f
-        umask = os.umask(0); os.umask(umask)
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        umask = os.umask(0)
+        os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain open() would give, not mkstemp's 0600
         os.replace(tmp, path)
-    finally: Path(tmp).unlink(missing_ok=True)  # gone after a successful rename; cleans up after a failure
+    finally:
+        Path(tmp).unlink(missing_ok=True)  # gone after a successful rename; cleans up after a failure
 
 def atomic_write_bytes(path:str|Path, data:bytes) -> Path:
     "Write `data` to `path` atomically."
-    with atomic_file(path) as f: f.write(data)
+    with atomic_file(path) as f:
+        f.write(data)
     return Path(path)
 
 # %% ../nbs/01_data.ipynb #31be7d7e
+# quiet, side-effect-free stdlib modules, in corpus order
 DOCSTRING_MODULES = tuple("""
 abc argparse ast base64 bisect calendar cmd codecs collections colorsys configparser contextlib copy csv
 dataclasses datetime decimal difflib dis email.message enum filecmp fnmatch fractions functools getopt gettext
@@ -69,7 +75,7 @@ json keyword linecache locale logging lzma math mimetypes numbers operator optpa
 platform plistlib pprint pstats queue quopri random re reprlib sched secrets selectors shelve shlex shutil
 smtplib socket socketserver sqlite3 statistics string struct subprocess tarfile tempfile textwrap threading
 timeit tokenize traceback types typing unittest urllib.parse urllib.request uuid warnings weakref wave
-xml.dom.minidom xml.etree.ElementTree zipfile zlib""".split())  # quiet, side-effect-free stdlib modules, in corpus order
+xml.dom.minidom xml.etree.ElementTree zipfile zlib""".split())
 
 # %% ../nbs/01_data.ipynb #bc7c2444
 def _belongs(obj, name:str) -> bool:
@@ -87,7 +93,9 @@ def _own_doc(obj) -> str:
 def _public_members(module) -> list[tuple[str, object]]:
     "Public classes and functions of `module`, by name: its `__all__`, else those defined in it."
     names, name = getattr(module, "__all__", None), module.__name__
-    if names is None: names = [n for n in dir(module) if getattr(getattr(module, n), "__module__", None) and _belongs(getattr(module, n), name)]
+    if names is None:
+        names = [n for n in dir(module)
+                 if getattr(getattr(module, n), "__module__", None) and _belongs(getattr(module, n), name)]
     members = [(n, getattr(module, n, None)) for n in sorted(set(names)) if not n.startswith("_")]
     return [(n, o) for n, o in members if (inspect.isclass(o) or inspect.isroutine(o)) and _belongs(o, name)]
 
@@ -99,10 +107,13 @@ def module_docstrings(name:str, # an importable module, e.g. "json"
         module = importlib.import_module(name)
     parts = [_own_doc(module)]
     for n, obj in _public_members(module):
-        if _own_doc(obj): parts.append(f"{name}.{n}\n{_own_doc(obj)}")
-        if not inspect.isclass(obj): continue
+        if _own_doc(obj):
+            parts.append(f"{name}.{n}\n{_own_doc(obj)}")
+        if not inspect.isclass(obj):
+            continue
         for attr, value in sorted(vars(obj).items()):
-            if attr.startswith("_") or not _own_doc(value) or not _belongs(value, name): continue
+            if attr.startswith("_") or not _own_doc(value) or not _belongs(value, name):
+                continue
             if inspect.isroutine(value) or isinstance(value, (property, classmethod, staticmethod)):
                 parts.append(f"{name}.{n}.{attr}\n{_own_doc(value)}")
     return Document(name, "\n\n".join(p for p in parts if p), "docstring")
@@ -115,14 +126,17 @@ def topic_documents() -> list[Document]:
 
 def python_documents() -> tuple[list[Document], bool]:
     "The default corpus's documents, freshly read from this Python; and whether `pydoc_data` was there."
-    try: docs, has_topics = topic_documents(), True
+    try:
+        docs, has_topics = topic_documents(), True
     except ImportError:
         warnings.warn("pydoc_data is missing from this Python (some distributions strip it): "
                       "the default corpus has the standard library's docstrings only")
         docs, has_topics = [], False
     for name in DOCSTRING_MODULES:
-        try: docs.append(module_docstrings(name))
-        except ImportError: continue  # a module this build of Python lacks (e.g. sqlite3): skipped, recorded below
+        try:
+            docs.append(module_docstrings(name))
+        except ImportError:
+            continue  # a module this build of Python lacks (e.g. sqlite3): skipped, recorded below
     return docs, has_topics
 
 # %% ../nbs/01_data.ipynb #2b57535a
@@ -130,8 +144,10 @@ _READ_IN_CHILD = """import json, warnings
 from dataclasses import asdict
 from picaboo.data import python_documents
 with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always"); docs, has_topics = python_documents()
-print(json.dumps(dict(documents=[asdict(d) for d in docs], topics=has_topics, warnings=[str(w.message) for w in caught])))"""
+    warnings.simplefilter("always")
+    docs, has_topics = python_documents()
+print(json.dumps(dict(documents=[asdict(d) for d in docs], topics=has_topics,
+                      warnings=[str(w.message) for w in caught])))"""
 
 def fresh_python_documents() -> tuple[list[Document], bool]:
     "`python_documents()` read in a new Python process, which no library imported here has patched."
@@ -140,7 +156,8 @@ def fresh_python_documents() -> tuple[list[Document], bool]:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise OSError(f"could not read Python's documentation in a new process ({sys.executable}): {last}")
     out = json.loads(result.stdout.strip().splitlines()[-1])
-    for message in out["warnings"]: warnings.warn(message)
+    for message in out["warnings"]:
+        warnings.warn(message)
     return [Document(**d) for d in out["documents"]], out["topics"]
 
 # %% ../nbs/01_data.ipynb #c3fcb8cd
@@ -157,8 +174,10 @@ def corpus_text(docs:list[Document], # the documents
 
 def _is_complete(folder:Path) -> bool:
     "Does `folder` hold a corpus built by this recipe (manifest written last, so it marks completion)?"
-    try: manifest = json.loads((folder/"manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError): return False
+    try:
+        manifest = json.loads((folder/"manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
     return manifest.get("version") == CORPUS_VERSION and (folder/"documents.jsonl").exists()
 
 def build_default_corpus(cache_dir:str|Path|None=None, # folder to build in (default: `default_corpus_dir()`)
@@ -166,7 +185,8 @@ def build_default_corpus(cache_dir:str|Path|None=None, # folder to build in (def
                         ) -> Path:
     "Build the embedded Python-docs corpus (deterministic) with its manifest; returns its folder."
     folder = Path(cache_dir) if cache_dir is not None else default_corpus_dir()
-    if not rebuild and _is_complete(folder): return folder
+    if not rebuild and _is_complete(folder):
+        return folder
     docs, has_topics = fresh_python_documents()
     text = corpus_text(docs).encode("utf-8")
     lines = "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in docs)
@@ -174,7 +194,8 @@ def build_default_corpus(cache_dir:str|Path|None=None, # folder to build in (def
     manifest = dict(format="picaboo-corpus", version=CORPUS_VERSION, python=platform.python_version(),
                     implementation=sys.implementation.name, bytes=len(text), sha256=hashlib.sha256(text).hexdigest(),
                     documents=len(docs), topics=has_topics, modules=[d.title for d in docs if d.source == "docstring"])
-    atomic_write_bytes(folder/"manifest.json", json.dumps(manifest, indent=1).encode("utf-8"))  # last: marks it complete
+    # the manifest goes last: it marks the corpus complete
+    atomic_write_bytes(folder/"manifest.json", json.dumps(manifest, indent=1).encode("utf-8"))
     return folder
 
 # %% ../nbs/01_data.ipynb #4bb8ade3
@@ -186,7 +207,8 @@ def default_documents(cache_dir:str|Path|None=None, # folder of the cached corpu
         manifest = json.loads((folder/"manifest.json").read_text(encoding="utf-8"))
         lines = (folder/"documents.jsonl").read_text(encoding="utf-8").splitlines()
         docs = [Document(**json.loads(line)) for line in lines]
-        if hashlib.sha256(corpus_text(docs).encode("utf-8")).hexdigest() == manifest["sha256"]: return docs
+        if hashlib.sha256(corpus_text(docs).encode("utf-8")).hexdigest() == manifest["sha256"]:
+            return docs
         folder = build_default_corpus(folder, rebuild=True)  # damaged cache: build it again
     raise OSError(f"the default corpus in '{folder}' does not match its manifest even after a rebuild")
 
@@ -201,7 +223,8 @@ def plot_document_lengths(documents:list[Document], # the corpus
                          ):
     "Histogram of document lengths in characters (log scale), coloured by source."
     import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(6, 3), dpi=90)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3), dpi=90)
     lengths = np.array([max(len(d.text), 1) for d in documents])
     bins = np.logspace(np.log10(lengths.min()), np.log10(lengths.max()) + 0.1, 30)
     for source in sorted({d.source for d in documents}):
@@ -217,7 +240,8 @@ def plot_char_frequencies(text:str, # the corpus text
     "Bar chart of the most frequent characters, as a share of all characters."
     import matplotlib.pyplot as plt
     from collections import Counter
-    if ax is None: _, ax = plt.subplots(figsize=(8, 3), dpi=90)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3), dpi=90)
     counts = Counter(text).most_common(top)
     labels = ["space" if c == " " else c if c.isprintable() else repr(c)[1:-1] for c, _ in counts]
     ax.bar(range(len(counts)), [n / len(text) for _, n in counts])

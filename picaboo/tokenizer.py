@@ -46,10 +46,15 @@ META_FILE = "tokenizer_meta.json"  # pattern, special tokens, type and version, 
 
 def _read_json(path:Path):
     "JSON from a UTF-8 file, with errors that name the file and the line."
-    if not path.is_file(): raise FileNotFoundError(f"{path}: no such file (a tokenizer folder holds encoder.json, merges.bpe and {META_FILE})")
-    try: return json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 (byte {e.start})") from None
-    except json.JSONDecodeError as e: raise ValueError(f"{path}: not valid JSON, line {e.lineno} column {e.colno}: {e.msg}") from None
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file (a tokenizer folder holds encoder.json, merges.bpe and "
+                                f"{META_FILE})")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 (byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON, line {e.lineno} column {e.colno}: {e.msg}") from None
 
 def _write_json(path:Path, obj):
     "Write `obj` as UTF-8 JSON, atomically (chapter 01's `atomic_write_bytes`)."
@@ -57,26 +62,36 @@ def _write_json(path:Path, obj):
 
 def _read_meta(folder:Path, kind:str) -> dict:
     "The meta file of a saved tokenizer (`{}` if absent, as for GPT-2's files); checks type and version."
-    if not (folder / META_FILE).is_file(): return {}
+    if not (folder / META_FILE).is_file():
+        return {}
     meta = _read_json(folder / META_FILE)
-    if not isinstance(meta, dict) or meta.get("format") != "picaboo-tokenizer": raise ValueError(f"{folder / META_FILE}: not a picaboo tokenizer meta file")
-    if meta.get("format_version", 0) > FORMAT_VERSION: raise ValueError(f"{folder / META_FILE}: format version {meta['format_version']} is newer than this picaboo ({__version__}) reads ({FORMAT_VERSION}); upgrade picaboo")
-    if meta.get("type") != kind: raise ValueError(f"{folder}: holds a {meta.get('type')!r} tokenizer, not {kind!r}; use load_tokenizer({str(folder)!r})")
+    if not isinstance(meta, dict) or meta.get("format") != "picaboo-tokenizer":
+        raise ValueError(f"{folder / META_FILE}: not a picaboo tokenizer meta file")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(f"{folder / META_FILE}: format version {meta['format_version']} is newer than this picaboo "
+                         f"({__version__}) reads ({FORMAT_VERSION}); upgrade picaboo")
+    if meta.get("type") != kind:
+        raise ValueError(f"{folder}: holds a {meta.get('type')!r} tokenizer, not {kind!r}; use "
+                         f"load_tokenizer({str(folder)!r})")
     return meta
 
 # %% ../nbs/03_tokenizer.ipynb #328f42c1
 class IncrementalDecoder:
     "Decode ids as they arrive, holding back the bytes of a character that is not complete yet."
-    def __init__(self, tokenizer, errors:str="replace"): self.tokenizer, self._utf8 = tokenizer, codecs.getincrementaldecoder("utf-8")(errors)
-    def push(self, ids) -> str: return self._utf8.decode(self.tokenizer.decode_bytes(ids))  # complete characters only
-    def flush(self) -> str: return self._utf8.decode(b"", final=True)  # whatever is left, replaced if incomplete
+    def __init__(self, tokenizer, errors:str="replace"):
+        self.tokenizer, self._utf8 = tokenizer, codecs.getincrementaldecoder("utf-8")(errors)
+    def push(self, ids) -> str:
+        return self._utf8.decode(self.tokenizer.decode_bytes(ids))  # complete characters only
+    def flush(self) -> str:
+        return self._utf8.decode(b"", final=True)  # whatever is left, replaced if incomplete
 
 class _TokenizerBase:
     "What the BPE and character tokenizers share: special tokens, tiktoken's `allowed_special` policy, decoding."
     def __init__(self, special_tokens:dict|list|None=None):
         self.special_tokens, self._special_spec = {}, {}  # name -> id; name -> id asked for (None: next free)
         self._reset()
-        if special_tokens: self.add_special_tokens(special_tokens)
+        if special_tokens:
+            self.add_special_tokens(special_tokens)
 
     def _reset(self):
         "Rebuild the id -> bytes table and clear the caches after the vocabulary changed."
@@ -84,13 +99,16 @@ class _TokenizerBase:
         self._cache, self._encoder = {}, None
 
     @property
-    def vocab_size(self) -> int: return max(self._id_bytes, default=-1) + 1  # max id + 1, special tokens included
+    def vocab_size(self) -> int:
+        return max(self._id_bytes, default=-1) + 1  # max id + 1, special tokens included
     @property
-    def eot_id(self) -> int|None: return self.special_tokens.get(ENDOFTEXT)
+    def eot_id(self) -> int|None:
+        return self.special_tokens.get(ENDOFTEXT)
     @property
     def encoder(self) -> dict[str, int]:
         "Token string -> id, special tokens included (the contents of `encoder.json`)."
-        if self._encoder is None: self._encoder = {**self._learned_encoder(), **self.special_tokens}
+        if self._encoder is None:
+            self._encoder = {**self._learned_encoder(), **self.special_tokens}
         return self._encoder
 
     def add_special_tokens(self, tokens:dict|list):
@@ -100,11 +118,17 @@ class _TokenizerBase:
             self._add_special(name, self.vocab_size if idx is None else idx)
 
     def _add_special(self, name:str, idx:int):
-        if not isinstance(name, str) or not name: raise ValueError(f"a special token must be a non-empty string, not {name!r}")
-        if not isinstance(idx, int) or idx < 0: raise ValueError(f"special token {name!r}: its id must be an int >= 0, not {idx!r}")
-        if idx in self._tokens: raise ValueError(f"special token {name!r} has id {idx}, which the learned vocabulary uses (ids 0..{len(self._tokens) - 1}); give it an id >= {len(self._tokens)}")
-        if name in self._learned_encoder(): raise ValueError(f"special token {name!r} has the same text as a learned token; choose another name")
-        if (other := next((s for s, i in self.special_tokens.items() if i == idx and s != name), None)): raise ValueError(f"special tokens {other!r} and {name!r} both have id {idx}")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a special token must be a non-empty string, not {name!r}")
+        if not isinstance(idx, int) or idx < 0:
+            raise ValueError(f"special token {name!r}: its id must be an int >= 0, not {idx!r}")
+        if idx in self._tokens:
+            raise ValueError(f"special token {name!r} has id {idx}, which the learned vocabulary uses (ids "
+                             f"0..{len(self._tokens) - 1}); give it an id >= {len(self._tokens)}")
+        if name in self._learned_encoder():
+            raise ValueError(f"special token {name!r} has the same text as a learned token; choose another name")
+        if (other := next((s for s, i in self.special_tokens.items() if i == idx and s != name), None)):
+            raise ValueError(f"special tokens {other!r} and {name!r} both have id {idx}")
         self.special_tokens[name] = idx
         self._reset()
 
@@ -114,21 +138,29 @@ class _TokenizerBase:
               ) -> list[int]:
         "Encode `text` to ids with tiktoken's special-token policy."
         allowed = set(self.special_tokens) if allowed_special == "all" else set(allowed_special)
-        if unknown := allowed - set(self.special_tokens): raise ValueError(f"allowed_special names {sorted(unknown)}, which are not special tokens here; these are: {sorted(self.special_tokens)}")
+        if unknown := allowed - set(self.special_tokens):
+            raise ValueError(f"allowed_special names {sorted(unknown)}, which are not special tokens here; these are: "
+                             f"{sorted(self.special_tokens)}")
         disallowed = set(self.special_tokens) - allowed if disallowed_special == "all" else set(disallowed_special)
         if disallowed and (m := special_tokens_regex(frozenset(disallowed)).search(text)):
-            raise ValueError(f"the text contains the special token {m.group()!r} (at character {m.start()}); pass allowed_special={{{m.group()!r}}} to encode it as "
+            raise ValueError(f"the text contains the special token {m.group()!r} (at character {m.start()}); pass "
+                             f"allowed_special={{{m.group()!r}}} to encode it as "
                              f"its special id, or disallowed_special=() to encode it as ordinary text")
-        try: return self._encode_with_specials(text, allowed)
+        try:
+            return self._encode_with_specials(text, allowed)
         except UnicodeEncodeError:  # lone surrogates are not text; replace them, as tiktoken does
-            return self._encode_with_specials(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"), allowed)
+            clean = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return self._encode_with_specials(clean, allowed)
 
     def _encode_with_specials(self, text:str, allowed:set) -> list[int]:
-        if not allowed: return self.encode_ordinary(text)
+        if not allowed:
+            return self.encode_ordinary(text)
         ids = []
         for i, part in enumerate(special_tokens_regex(frozenset(allowed)).split(text)):
-            if i % 2: ids.append(self.special_tokens[part])
-            elif part: ids += self.encode_ordinary(part)
+            if i % 2:
+                ids.append(self.special_tokens[part])
+            elif part:
+                ids += self.encode_ordinary(part)
         return ids
 
     def encode_batch(self, texts:list[str], **kwargs) -> list[list[int]]:
@@ -137,10 +169,14 @@ class _TokenizerBase:
 
     def decode_bytes(self, ids) -> bytes:
         "The bytes of `ids` (an int, a list, or an array/tensor of ints)."
-        if hasattr(ids, "tolist"): ids = ids.tolist()
-        if isinstance(ids, int): ids = [ids]
-        try: return b"".join([self._id_bytes[i] for i in ids])
-        except KeyError as e: raise ValueError(f"id {e.args[0]!r} is not in the vocabulary (vocab_size {self.vocab_size})") from None
+        if hasattr(ids, "tolist"):
+            ids = ids.tolist()
+        if isinstance(ids, int):
+            ids = [ids]
+        try:
+            return b"".join([self._id_bytes[i] for i in ids])
+        except KeyError as e:
+            raise ValueError(f"id {e.args[0]!r} is not in the vocabulary (vocab_size {self.vocab_size})") from None
 
     def decode(self, ids, # token ids
                errors:str="replace", # for bytes that are not valid UTF-8: "replace" (with U+FFFD) or "strict" (raise)
@@ -153,12 +189,15 @@ class _TokenizerBase:
         return IncrementalDecoder(self, errors)
 
     def _meta(self, kind:str, **extra) -> dict:
-        return {"format": "picaboo-tokenizer", "format_version": FORMAT_VERSION, "type": kind, "picaboo_version": __version__,
-                "special_tokens": self.special_tokens, "vocab_size": self.vocab_size, **extra}
+        return {"format": "picaboo-tokenizer", "format_version": FORMAT_VERSION, "type": kind,
+                "picaboo_version": __version__, "special_tokens": self.special_tokens,
+                "vocab_size": self.vocab_size, **extra}
 
     def _load_specials(self, meta:dict, encoder:dict, path:Path):
         for name, idx in meta.get("special_tokens", {}).items():
-            if encoder.get(name) != idx: raise ValueError(f"{path}: special token {name!r} should have id {idx} (as in {META_FILE}) but has {encoder.get(name)}")
+            if encoder.get(name) != idx:
+                raise ValueError(f"{path}: special token {name!r} should have id {idx} (as in {META_FILE}) but has "
+                                 f"{encoder.get(name)}")
             self._special_spec[name] = idx
             self._add_special(name, idx)
 
@@ -169,12 +208,16 @@ class Tokenizer(_TokenizerBase):
                  pattern:str=GPT2_SPLIT_PATTERN, # the pre-tokenization regex
                 ):
         self.pattern, self._split = pattern, regex.compile(pattern)
-        self.merges, self.ranks, self._tokens = [], {bytes([b]): b for b in range(256)}, {b: bytes([b]) for b in range(256)}
+        self.merges, self.ranks = [], {bytes([b]): b for b in range(256)}
+        self._tokens = {b: bytes([b]) for b in range(256)}
         super().__init__(special_tokens)
 
-    def __repr__(self): return f"Tokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, special_tokens={self.special_tokens})"
+    def __repr__(self):
+        return (f"Tokenizer(vocab_size={self.vocab_size}, merges={len(self.merges)}, "
+                f"special_tokens={self.special_tokens})")
 
-    def _learned_encoder(self) -> dict[str, int]: return {token_to_str(t): i for i, t in sorted(self._tokens.items())}
+    def _learned_encoder(self) -> dict[str, int]:
+        return {token_to_str(t): i for i, t in sorted(self._tokens.items())}
 
     def _set_vocab(self, ranks:dict[bytes, int], merges:list[tuple[bytes, bytes]]):
         self.ranks, self.merges, self.special_tokens = ranks, merges, {}
@@ -188,17 +231,25 @@ class Tokenizer(_TokenizerBase):
               workers:int|None=None, # processes for pre-tokenization (`None`: automatic)
              ) -> tuple[list[tuple[bytes, bytes]], list[int]]:
         "Learn the vocabulary from `text`. Returns (merges, how often each merged pair occurred)."
-        if not isinstance(text, str) or not text: raise ValueError(f"cannot train on empty text: give the corpus as text= (got {text!r:.40})")
-        if (vocab_size is None) == (num_merges is None): raise ValueError("give exactly one of vocab_size= (special tokens included) or num_merges=")
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"cannot train on empty text: give the corpus as text= (got {text!r:.40})")
+        if (vocab_size is None) == (num_merges is None):
+            raise ValueError("give exactly one of vocab_size= (special tokens included) or num_merges=")
         n_special = len(self._special_spec)
         num_tokens = 256 + num_merges if vocab_size is None else vocab_size - n_special
-        if vocab_size is not None and num_tokens < 256: raise ValueError(f"vocab_size={vocab_size} is too small: a byte-level tokenizer needs 256 byte tokens + {n_special} special token(s) = {256 + n_special} at least")
-        if num_tokens < 256: raise ValueError(f"num_merges must be >= 0, not {num_merges}")
+        if vocab_size is not None and num_tokens < 256:
+            raise ValueError(f"vocab_size={vocab_size} is too small: a byte-level tokenizer needs 256 byte tokens + "
+                             f"{n_special} special token(s) = {256 + n_special} at least")
+        if num_tokens < 256:
+            raise ValueError(f"num_merges must be >= 0, not {num_merges}")
         if clash := {s: i for s, i in self._special_spec.items() if i is not None and i < num_tokens}:
-            raise ValueError(f"special token id(s) {clash} fall among the {num_tokens} learned ids (0..{num_tokens - 1}); give ids >= {num_tokens}, or a list to append them")
-        merges, counts = train_bpe(count_words(text, self.pattern, tuple(self._special_spec), workers), num_tokens, verbose)
+            raise ValueError(f"special token id(s) {clash} fall among the {num_tokens} learned ids "
+                             f"(0..{num_tokens - 1}); give ids >= {num_tokens}, or a list to append them")
+        words = count_words(text, self.pattern, tuple(self._special_spec), workers)
+        merges, counts = train_bpe(words, num_tokens, verbose)
         ranks = {bytes([b]): b for b in range(256)}
-        for a, b in merges: ranks.setdefault(a + b, len(ranks))
+        for a, b in merges:
+            ranks.setdefault(a + b, len(ranks))
         specials, self._special_spec = self._special_spec, {}
         self._set_vocab(ranks, merges)
         self.add_special_tokens(specials)
@@ -207,10 +258,14 @@ class Tokenizer(_TokenizerBase):
     def encode_ordinary(self, text:str) -> list[int]:
         "Encode `text` with no special tokens at all (their text is ordinary text)."
         pieces, cache = self._split.findall(text), self._cache
-        try: return list(chain.from_iterable(map(cache.__getitem__, pieces)))  # every pre-token seen before
-        except KeyError: pass
-        if len(cache) > 500_000: cache.clear()  # bound the memory on huge, varied inputs
-        for piece in set(pieces).difference(cache): cache[piece] = bpe_encode(piece.encode("utf-8"), self.ranks)
+        try:
+            return list(chain.from_iterable(map(cache.__getitem__, pieces)))  # every pre-token seen before
+        except KeyError:
+            pass
+        if len(cache) > 500_000:
+            cache.clear()  # bound the memory on huge, varied inputs
+        for piece in set(pieces).difference(cache):
+            cache[piece] = bpe_encode(piece.encode("utf-8"), self.ranks)
         return list(chain.from_iterable(map(cache.__getitem__, pieces)))
 
     def save(self, folder:str|Path) -> Path:
@@ -226,10 +281,12 @@ class Tokenizer(_TokenizerBase):
     def load(cls, folder:str|Path) -> "Tokenizer":
         "Load a tokenizer saved by `save`, or GPT-2's released `encoder.json` + `vocab.bpe`."
         folder = Path(folder)
-        if not folder.is_dir(): raise FileNotFoundError(f"{folder}: no such tokenizer folder (it should hold encoder.json and merges.bpe)")
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: no such tokenizer folder (it should hold encoder.json and merges.bpe)")
         meta = _read_meta(folder, "bpe")
         encoder, merges_path = _read_encoder(folder / "encoder.json"), folder / "merges.bpe"
-        if not merges_path.is_file() and (folder / "vocab.bpe").is_file(): merges_path = folder / "vocab.bpe"  # GPT-2's name
+        if not merges_path.is_file() and (folder / "vocab.bpe").is_file():
+            merges_path = folder / "vocab.bpe"  # GPT-2's name
         merges = _read_merges(merges_path, encoder)
         specials = meta.get("special_tokens")
         if specials is None:  # GPT-2's files: the tokens that are neither a byte nor made by a merge
@@ -244,7 +301,8 @@ class Tokenizer(_TokenizerBase):
                    ):
         "This tokenizer as a `tiktoken.Encoding`: the same ids, at Rust speed (needs `pip install tiktoken`)."
         import tiktoken
-        return tiktoken.Encoding(name=name, pat_str=self.pattern, mergeable_ranks=dict(self.ranks), special_tokens=dict(self.special_tokens))
+        return tiktoken.Encoding(name=name, pat_str=self.pattern, mergeable_ranks=dict(self.ranks),
+                                 special_tokens=dict(self.special_tokens))
 
 # %% ../nbs/03_tokenizer.ipynb #c051e47b
 def _read_encoder(path:Path) -> dict[str, int]:
@@ -258,29 +316,43 @@ def _read_encoder(path:Path) -> dict[str, int]:
 
 def _read_merges(path:Path, encoder:dict[str, int]) -> list[tuple[bytes, bytes]]:
     "The merges of a `merges.bpe`/`vocab.bpe` file, each checked against `encoder`."
-    if not path.is_file(): raise FileNotFoundError(f"{path}: no such file (the merges: merges.bpe, or GPT-2's vocab.bpe)")
-    try: lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 (byte {e.start})") from None
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file (the merges: merges.bpe, or GPT-2's vocab.bpe)")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 (byte {e.start})") from None
     merges = []
     for n, line in enumerate(lines, 1):
-        if (n == 1 and line.startswith("#version")) or not line.strip(): continue
+        if (n == 1 and line.startswith("#version")) or not line.strip():
+            continue
         parts = line.split(" ")
-        if len(parts) != 2 or not all(parts): raise ValueError(f"{path} line {n}: expected two tokens separated by one space, got {line!r}")
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"{path} line {n}: expected two tokens separated by one space, got {line!r}")
         for part in (*parts, parts[0] + parts[1]):
-            if part not in encoder: raise ValueError(f"{path} line {n}: the merge {line!r} needs the token {part!r}, which is not in encoder.json")
-        try: merges.append((str_to_token(parts[0]), str_to_token(parts[1])))
-        except KeyError as e: raise ValueError(f"{path} line {n}: {e.args[0]!r} is not a character of GPT-2's byte alphabet") from None
+            if part not in encoder:
+                raise ValueError(f"{path} line {n}: the merge {line!r} needs the token {part!r}, which is not in "
+                                 "encoder.json")
+        try:
+            merges.append((str_to_token(parts[0]), str_to_token(parts[1])))
+        except KeyError as e:
+            raise ValueError(f"{path} line {n}: {e.args[0]!r} is not a character of GPT-2's byte alphabet") from None
     return merges
 
 def _learned_ranks(encoder:dict[str, int], specials:dict[str, int], path:Path) -> dict[bytes, int]:
     "Token bytes -> id for the non-special tokens of `encoder`, checking that all 256 bytes are there."
     ranks = {}
     for s, i in encoder.items():
-        if s in specials: continue
-        try: ranks[str_to_token(s)] = i
-        except KeyError: raise ValueError(f"{path}: the token {s!r} (id {i}) has characters outside GPT-2's byte alphabet; if it is a special token, list it in {META_FILE}") from None
+        if s in specials:
+            continue
+        try:
+            ranks[str_to_token(s)] = i
+        except KeyError:
+            raise ValueError(f"{path}: the token {s!r} (id {i}) has characters outside GPT-2's byte alphabet; if it "
+                             f"is a special token, list it in {META_FILE}") from None
     if missing := [b for b in range(256) if bytes([b]) not in ranks]:
-        raise ValueError(f"{path}: {len(missing)} of the 256 byte tokens are missing, e.g. {token_to_str(bytes(missing[:1]))!r} (byte {missing[0]})")
+        raise ValueError(f"{path}: {len(missing)} of the 256 byte tokens are missing, e.g. "
+                         f"{token_to_str(bytes(missing[:1]))!r} (byte {missing[0]})")
     return ranks
 
 # %% ../nbs/03_tokenizer.ipynb #8bc24526
@@ -292,10 +364,14 @@ class CharTokenizer(_TokenizerBase):
         self._set_chars(list(chars))
         super().__init__(special_tokens)
 
-    def __repr__(self): return f"CharTokenizer(vocab_size={self.vocab_size}, chars={len(self.chars)}, special_tokens={self.special_tokens})"
+    def __repr__(self):
+        return (f"CharTokenizer(vocab_size={self.vocab_size}, chars={len(self.chars)}, "
+                f"special_tokens={self.special_tokens})")
     def _set_chars(self, chars:list[str]):
-        self.chars, self._ids, self._tokens = chars, {c: i for i, c in enumerate(chars)}, {i: c.encode("utf-8") for i, c in enumerate(chars)}
-    def _learned_encoder(self) -> dict[str, int]: return dict(self._ids)
+        self.chars, self._ids = chars, {c: i for i, c in enumerate(chars)}
+        self._tokens = {i: c.encode("utf-8") for i, c in enumerate(chars)}
+    def _learned_encoder(self) -> dict[str, int]:
+        return dict(self._ids)
 
     def train(self, text:str, # training text; special tokens in it are cut out
               vocab_size:int|None=None, # total size, special tokens included (`None`: every character seen)
@@ -303,22 +379,32 @@ class CharTokenizer(_TokenizerBase):
               verbose:bool=False, # not used
              ) -> tuple[list[str], list[int]]:
         "Learn the characters of `text` (the most frequent, if `vocab_size` is smaller). Returns (chars, counts)."
-        if not isinstance(text, str) or not text: raise ValueError(f"cannot train on empty text: give the corpus as text= (got {text!r:.40})")
-        if num_merges is not None: raise ValueError("a character tokenizer learns no merges: give vocab_size= or nothing")
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"cannot train on empty text: give the corpus as text= (got {text!r:.40})")
+        if num_merges is not None:
+            raise ValueError("a character tokenizer learns no merges: give vocab_size= or nothing")
         counts = Counter()
-        for chunk in split_at_specials(text, tuple(self._special_spec)): counts.update(chunk)
+        for chunk in split_at_specials(text, tuple(self._special_spec)):
+            counts.update(chunk)
         n = len(counts) if vocab_size is None else vocab_size - len(self._special_spec)
-        if n < 1: raise ValueError(f"vocab_size={vocab_size} leaves no room for characters beside {len(self._special_spec)} special token(s)")
+        if n < 1:
+            raise ValueError(f"vocab_size={vocab_size} leaves no room for characters beside {len(self._special_spec)} "
+                             "special token(s)")
         chars = sorted(c for c, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
         specials, self._special_spec, self.special_tokens = self._special_spec, {}, {}
-        self._set_chars(chars); self._reset()
+        self._set_chars(chars)
+        self._reset()
         self.add_special_tokens(specials)
         return chars, [counts[c] for c in chars]
 
     def encode_ordinary(self, text:str) -> list[int]:
         "Encode `text` with no special tokens at all."
-        try: return [self._ids[c] for c in text]
-        except KeyError as e: raise ValueError(f"the character {e.args[0]!r} (U+{ord(e.args[0]):04X}) is not among the {len(self.chars)} characters of this CharTokenizer; train it on text that contains it") from None
+        try:
+            return [self._ids[c] for c in text]
+        except KeyError as e:
+            raise ValueError(f"the character {e.args[0]!r} (U+{ord(e.args[0]):04X}) is not among the "
+                             f"{len(self.chars)} characters of this CharTokenizer; train it on text that contains "
+                             "it") from None
 
     def save(self, folder:str|Path) -> Path:
         "Write `encoder.json` and `tokenizer_meta.json` (UTF-8, each atomically) to `folder`."
@@ -331,11 +417,14 @@ class CharTokenizer(_TokenizerBase):
     def load(cls, folder:str|Path) -> "CharTokenizer":
         "Load a `CharTokenizer` saved by `save`."
         folder = Path(folder)
-        if not (folder / META_FILE).is_file(): raise FileNotFoundError(f"{folder / META_FILE}: no such file (a saved CharTokenizer has encoder.json and {META_FILE})")
+        if not (folder / META_FILE).is_file():
+            raise FileNotFoundError(f"{folder / META_FILE}: no such file (a saved CharTokenizer has encoder.json and "
+                                    f"{META_FILE})")
         meta, encoder = _read_meta(folder, "char"), _read_encoder(folder / "encoder.json")
         learned = sorted((i, c) for c, i in encoder.items() if c not in meta.get("special_tokens", {}))
         if [i for i, _ in learned] != list(range(len(learned))) or any(len(c) != 1 for _, c in learned):
-            raise ValueError(f"{folder / 'encoder.json'}: a CharTokenizer maps single characters to the ids 0, 1, 2, ...")
+            raise ValueError(f"{folder / 'encoder.json'}: a CharTokenizer maps single characters to the ids 0, 1, 2, "
+                             "...")
         tok = cls(chars=[c for _, c in learned])
         tok._load_specials(meta, encoder, folder / "encoder.json")
         return tok
@@ -344,4 +433,6 @@ def load_tokenizer(folder:str|Path) -> Tokenizer|CharTokenizer:
     "Load the tokenizer saved in `folder`, whichever kind it is (GPT-2's files too)."
     folder = Path(folder)
     meta = _read_json(folder / META_FILE) if (folder / META_FILE).is_file() else {}
-    return CharTokenizer.load(folder) if isinstance(meta, dict) and meta.get("type") == "char" else Tokenizer.load(folder)
+    if isinstance(meta, dict) and meta.get("type") == "char":
+        return CharTokenizer.load(folder)
+    return Tokenizer.load(folder)

@@ -1,3 +1,5 @@
+"""`picaboo data`: build, inspect, download and encode corpora from the terminal (chapters 01 to 04)."""
+
 __all__ = ['add_cli']
 
 # %% ../nbs/04_batches.ipynb #c1d2a7e0

@@ -1,3 +1,5 @@
+"""`picaboo tokenizer`: train a tokenizer, encode and decode text from the terminal (chapter 03)."""
+
 __all__ = ['add_cli']
 
 # %% ../nbs/03_tokenizer.ipynb #269cf692

@@ -189,21 +189,31 @@ def train_bpe(word_counts:dict[str, int], # pre-token -> count, from `count_word
                       f"{num_tokens}. Train on more text or ask for fewer tokens.", stacklevel=2)
     return merges, merge_counts
 
-# %% ../nbs/02_tokenization.ipynb #61fe88ec
+# %% ../nbs/02_tokenization.ipynb #5fa1e0b2
 def bpe_encode(piece:bytes, # one pre-token, as UTF-8 bytes
                ranks:dict[bytes, int], # token bytes -> id (= rank: earlier merges have lower ids)
               ) -> list[int]:
-    "Encode one pre-token: merge the adjacent pair whose merged token ranks lowest, until none is a token."
+    "Encode one pre-token: merge the lowest-ranked adjacent pair (leftmost on ties) until none is a token."
     if piece in ranks:
         return [ranks[piece]]
-    parts = [piece[i:i + 1] for i in range(len(piece))]
-    while len(parts) > 1:
-        best, best_rank = -1, None
-        for i in range(len(parts) - 1):
-            rank = ranks.get(parts[i] + parts[i + 1])
-            if rank is not None and (best_rank is None or rank < best_rank):
-                best, best_rank = i, rank
-        if best < 0:
-            break
-        parts[best:best + 2] = [parts[best] + parts[best + 1]]
-    return [ranks[p] for p in parts]
+    n = len(piece)
+    nxt, prv = list(range(1, n + 1)), list(range(-1, n - 1))  # parts as a linked list of start offsets
+    heap = [(rank, i, i + 1, i + 2) for i in range(n - 1) if (rank := ranks.get(piece[i:i + 2])) is not None]
+    heapq.heapify(heap)  # (rank, left start, right start, right end): the lowest rank, then the leftmost, on top
+    while heap:
+        _, left, right, end = heapq.heappop(heap)
+        if nxt[left] != right or nxt[right] != end:
+            continue  # stale: one of the two parts grew or was absorbed since this entry was pushed
+        nxt[left], nxt[right] = end, -1  # the right part joins the left one
+        if end < n:  # the new pair with the part after
+            prv[end] = left
+            if (rank := ranks.get(piece[left:nxt[end]])) is not None:
+                heapq.heappush(heap, (rank, left, end, nxt[end]))
+        if (before := prv[left]) >= 0:  # the new pair with the part before
+            if (rank := ranks.get(piece[before:end])) is not None:
+                heapq.heappush(heap, (rank, before, left, end))
+    ids, start = [], 0
+    while start < n:
+        ids.append(ranks[piece[start:nxt[start]]])
+        start = nxt[start]
+    return ids

@@ -76,7 +76,7 @@ class IncrementalDecoder:
         return self._utf8.decode(b"", final=True)  # whatever is left, replaced if incomplete
 
 class TokenizerBase:
-    "What the BPE and character tokenizers share: special tokens, tiktoken's `allowed_special` policy, decoding."
+    "What the BPE and character tokenizers share: special tokens and their policies, decoding."
     def __init__(self, special_tokens:dict|list|None=None):
         self.special_tokens, self._special_spec = {}, {}  # name -> id; name -> id asked for (None: next free)
         self._reset()
@@ -122,11 +122,24 @@ class TokenizerBase:
         self.special_tokens[name] = idx
         self._reset()
 
-    def encode(self, text:str, # text to encode
-               allowed_special:set|str=frozenset(), # special tokens to recognise in `text`: a set or "all"
-               disallowed_special:set|str="all", # special-token text that is an error ("all": all not allowed)
+    def encode(self, text:str, # text to encode (your own: for text from outside, use `encode_ordinary`)
+               allowed_special:set|str|None=None, # tiktoken's policy: special tokens to recognise, a set or "all"
+               disallowed_special:set|str|None=None, # tiktoken's policy: special-token text that is an error
               ) -> list[int]:
-        "Encode `text` to ids with tiktoken's special-token policy."
+        "Encode `text`: special-token text becomes its id, unless tiktoken's policy is asked for."
+        if allowed_special is None and disallowed_special is None:
+            allowed = set(self.special_tokens)  # the default, as in Hugging Face's encode: every special token
+        else:
+            allowed = self._tiktoken_policy(text, frozenset() if allowed_special is None else allowed_special,
+                                            "all" if disallowed_special is None else disallowed_special)
+        try:
+            return self._encode_with_specials(text, allowed)
+        except UnicodeEncodeError:  # lone surrogates are not text; replace them, as tiktoken does
+            clean = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return self._encode_with_specials(clean, allowed)
+
+    def _tiktoken_policy(self, text:str, allowed_special:set|str, disallowed_special:set|str) -> set:
+        "The special tokens to recognise, by tiktoken's rules; an error if `text` holds disallowed special-token text."
         allowed = set(self.special_tokens) if allowed_special == "all" else set(allowed_special)
         if unknown := allowed - set(self.special_tokens):
             raise ValueError(f"allowed_special names {sorted(unknown)}, which are not special tokens here; these are: "
@@ -134,13 +147,9 @@ class TokenizerBase:
         disallowed = set(self.special_tokens) - allowed if disallowed_special == "all" else set(disallowed_special)
         if disallowed and (m := special_tokens_regex(frozenset(disallowed)).search(text)):
             raise ValueError(f"the text contains the special token {m.group()!r} (at character {m.start()}); pass "
-                             f"allowed_special={{{m.group()!r}}} to encode it as "
-                             f"its special id, or disallowed_special=() to encode it as ordinary text")
-        try:
-            return self._encode_with_specials(text, allowed)
-        except UnicodeEncodeError:  # lone surrogates are not text; replace them, as tiktoken does
-            clean = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-            return self._encode_with_specials(clean, allowed)
+                             f"allowed_special={{{m.group()!r}}} to encode it as its special id, "
+                             "or disallowed_special=() to encode it as ordinary text")
+        return allowed
 
     def _encode_with_specials(self, text:str, allowed:set) -> list[int]:
         if not allowed:

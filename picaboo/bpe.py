@@ -97,6 +97,7 @@ def _cut_gpt2_safe(text:str, size:int) -> list[str]:
     return pieces + [text[start:]]
 
 def _count_chunk(args):
+    "Count the pre-tokens of one (pattern, chunk): a top-level function, so the process pool can pickle it."
     return Counter(regex.findall(*args))
 
 def count_words(text:str, # training text

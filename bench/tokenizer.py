@@ -151,6 +151,14 @@ def main():
     enc = tok.to_tiktoken()
     tk, tk_ids = best_time(lambda: enc.encode_ordinary(corpus), args.encode_repeat)
     row("tiktoken running picaboo's vocabulary (to_tiktoken)", tk, f"{mbps(tk)}, identical ids: {tk_ids == ids}")
+    run = " " * 1_000_000  # one pre-token of 1 MB: the cost of bpe_encode in the length of a single pre-token
+    fresh = Tokenizer.load(ROOT / "models")  # an empty cache, so bpe_encode runs
+    long_py, long_ids = timed(lambda: fresh.encode_ordinary(run))
+    long_tk, long_tk_ids = timed(lambda: enc.encode_ordinary(run))
+    row("picaboo encode, 1 MB of one repeated character (a space)", long_py, mbps(long_py, len(run)))
+    row("tiktoken, the same 1 MB, the same vocabulary", long_tk,
+        f"{mbps(long_tk, len(run))}, picaboo / tiktoken = {long_py.cpu / long_tk.cpu:.1f}x, "
+        f"identical ids: {long_ids == long_tk_ids}")
     if os.environ.get("PICABOO_GPT2_DIR"):  # tiktoken's own speed, on GPT-2's vocabulary, for reference
         gpt2 = Tokenizer.load(os.environ["PICABOO_GPT2_DIR"]).to_tiktoken("gpt2")
         tk_gpt2, _ = best_time(lambda: gpt2.encode_ordinary(corpus), args.encode_repeat)

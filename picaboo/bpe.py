@@ -24,7 +24,8 @@ def get_stats(ids:list[int], # token ids
              ) -> dict[tuple[int, int], int]:
     "Count adjacent pairs: `get_stats([1, 2, 3, 1, 2])` -> `{(1, 2): 2, (2, 3): 1, (3, 1): 1}`."
     counts = {} if counts is None else counts
-    for pair in zip(ids, ids[1:]): counts[pair] = counts.get(pair, 0) + 1
+    for pair in zip(ids, ids[1:]):
+        counts[pair] = counts.get(pair, 0) + 1
     return counts
 
 # %% ../nbs/02_tokenization.ipynb #bdc07577
@@ -35,8 +36,12 @@ def merge(ids:list[int], # token ids
     "Replace each `pair` in `ids` by `idx`, left to right: `merge([1, 2, 3, 1, 2], (1, 2), 4)` -> `[4, 3, 4]`."
     out, i, n = [], 0, len(ids)
     while i < n:
-        if i < n - 1 and ids[i] == pair[0] and ids[i + 1] == pair[1]: out.append(idx); i += 2
-        else: out.append(ids[i]); i += 1
+        if i < n - 1 and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            out.append(idx)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
     return out
 
 # %% ../nbs/02_tokenization.ipynb #cca35dba
@@ -51,11 +56,15 @@ def train_bpe_naive(text:str, # training text
     merges = []
     while len(tokens) < num_tokens:
         stats = {}
-        for chunk in chunks: get_stats(chunk, stats)
-        if not stats: break  # nothing left to merge
+        for chunk in chunks:
+            get_stats(chunk, stats)
+        if not stats:
+            break  # nothing left to merge
         pair = max(stats, key=lambda p: (stats[p], tokens[p[0]], tokens[p[1]]))  # ties: greater byte strings
         new = tokens[pair[0]] + tokens[pair[1]]
-        if new not in ids: ids[new] = len(tokens); tokens.append(new)
+        if new not in ids:
+            ids[new] = len(tokens)
+            tokens.append(new)
         merges.append((tokens[pair[0]], tokens[pair[1]]))
         chunks = [merge(chunk, pair, ids[new]) for chunk in chunks]
     return merges
@@ -75,17 +84,21 @@ def split_at_specials(text:str, # text that may contain special tokens
                       special_tokens, # the special-token strings
                      ) -> list[str]:
     "The pieces of `text` between special tokens, which are dropped."
-    if not special_tokens: return [text]
+    if not special_tokens:
+        return [text]
     return special_tokens_regex(frozenset(special_tokens)).split(text)[::2]
 
 def _cut_gpt2_safe(text:str, size:int) -> list[str]:
     "Cut `text` into pieces of about `size` characters, each cut before a newline that follows a non-space."
     pieces, start, cut = [], 0, regex.compile(r"(?<=\S)\n")
     while len(text) - start > size and (m := cut.search(text, start + size)):
-        pieces.append(text[start:m.start()]); start = m.start()
+        pieces.append(text[start:m.start()])
+        start = m.start()
     return pieces + [text[start:]]
 
-def _count_chunk(args): return Counter(regex.findall(*args))
+def _count_chunk(args):
+    "Count the pre-tokens of one (pattern, chunk): a top-level function, so the process pool can pickle it."
+    return Counter(regex.findall(*args))
 
 def count_words(text:str, # training text
                 pattern:str=GPT2_SPLIT_PATTERN, # split pattern
@@ -95,16 +108,19 @@ def count_words(text:str, # training text
                ) -> Counter:
     "Pre-tokenize `text` and count each distinct pre-token (word)."
     chunks = split_at_specials(text, special_tokens)
-    if workers is None: workers = min(os.cpu_count() or 1, 8) if len(text) > 4 * chunk_size else 1
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 8) if len(text) > 4 * chunk_size else 1
     if workers > 1 and pattern == GPT2_SPLIT_PATTERN:
         chunks = [piece for chunk in chunks for piece in _cut_gpt2_safe(chunk, chunk_size)]
     if workers <= 1 or len(chunks) == 1:
         counts = Counter()
-        for chunk in chunks: counts.update(regex.findall(pattern, chunk))
+        for chunk in chunks:
+            counts.update(regex.findall(pattern, chunk))
         return counts
     counts = Counter()
     with ProcessPoolExecutor(workers) as pool:
-        for part in pool.map(_count_chunk, [(pattern, chunk) for chunk in chunks]): counts.update(part)
+        for part in pool.map(_count_chunk, [(pattern, chunk) for chunk in chunks]):
+            counts.update(part)
     return counts
 
 # %% ../nbs/02_tokenization.ipynb #ad228056
@@ -117,9 +133,11 @@ def _pop_best(heap, counts):
     while heap:
         negcount, key_a, key_b, a, b = heap[0]
         count = counts.get((a, b), 0)
-        if count == -negcount: return a, b
+        if count == -negcount:
+            return a, b
         heapq.heappop(heap)  # stale: the count fell (push it back with the true count) or a fresher entry exists
-        if 0 < count < -negcount: heapq.heappush(heap, (-count, key_a, key_b, a, b))
+        if 0 < count < -negcount:
+            heapq.heappush(heap, (-count, key_a, key_b, a, b))
     return None
 
 # %% ../nbs/02_tokenization.ipynb #bd7e0d62
@@ -134,44 +152,69 @@ def train_bpe(word_counts:dict[str, int], # pre-token -> count, from `count_word
     freqs = list(word_counts.values())
     counts, where = defaultdict(int), defaultdict(set)  # pair -> count; pair -> indices of words containing it
     for w, (word, freq) in enumerate(zip(words, freqs)):
-        for pair in zip(word, word[1:]): counts[pair] += freq; where[pair].add(w)
+        for pair in zip(word, word[1:]):
+            counts[pair] += freq
+            where[pair].add(w)
     heap = [(-c, keys[a], keys[b], a, b) for (a, b), c in counts.items()]
     heapq.heapify(heap)
     merges, merge_counts = [], []
     while len(tokens) < num_tokens and (pair := _pop_best(heap, counts)):
         new = tokens[pair[0]] + tokens[pair[1]]
-        if new not in ids: ids[new] = len(tokens); tokens.append(new); keys.append(_tie_key(new))
+        if new not in ids:
+            ids[new] = len(tokens)
+            tokens.append(new)
+            keys.append(_tie_key(new))
         idx, fresh = ids[new], set()
-        merges.append((tokens[pair[0]], tokens[pair[1]])); merge_counts.append(counts[pair])
+        merges.append((tokens[pair[0]], tokens[pair[1]]))
+        merge_counts.append(counts[pair])
         for w in where.pop(pair):
             word, freq = words[w], freqs[w]
             new_word = merge(word, pair, idx)
-            if len(new_word) == len(word): continue  # an index entry left from an earlier merge
-            for p in zip(word, word[1:]): counts[p] -= freq
+            if len(new_word) == len(word):
+                continue  # an index entry left from an earlier merge
+            for p in zip(word, word[1:]):
+                counts[p] -= freq
             for p in zip(new_word, new_word[1:]):
                 counts[p] += freq
-                if idx in p: where[p].add(w); fresh.add(p)
+                if idx in p:
+                    where[p].add(w)
+                    fresh.add(p)
             words[w] = new_word
         del counts[pair]
-        for a, b in fresh: heapq.heappush(heap, (-counts[(a, b)], keys[a], keys[b], a, b))
-        if verbose and len(merges) % 1000 == 0: print(f"merge {len(merges)}: {new!r} ({merge_counts[-1]} times)")
+        for a, b in fresh:
+            heapq.heappush(heap, (-counts[(a, b)], keys[a], keys[b], a, b))
+        if verbose and len(merges) % 1000 == 0:
+            print(f"merge {len(merges)}: {new!r} ({merge_counts[-1]} times)")
     if len(tokens) < num_tokens:
         warnings.warn(f"the text allows only {len(tokens)} tokens ({len(merges)} merges); stopped before "
                       f"{num_tokens}. Train on more text or ask for fewer tokens.", stacklevel=2)
     return merges, merge_counts
 
-# %% ../nbs/02_tokenization.ipynb #61fe88ec
+# %% ../nbs/02_tokenization.ipynb #5fa1e0b2
 def bpe_encode(piece:bytes, # one pre-token, as UTF-8 bytes
                ranks:dict[bytes, int], # token bytes -> id (= rank: earlier merges have lower ids)
               ) -> list[int]:
-    "Encode one pre-token: merge the adjacent pair whose merged token ranks lowest, until none is a token."
-    if piece in ranks: return [ranks[piece]]
-    parts = [piece[i:i + 1] for i in range(len(piece))]
-    while len(parts) > 1:
-        best, best_rank = -1, None
-        for i in range(len(parts) - 1):
-            rank = ranks.get(parts[i] + parts[i + 1])
-            if rank is not None and (best_rank is None or rank < best_rank): best, best_rank = i, rank
-        if best < 0: break
-        parts[best:best + 2] = [parts[best] + parts[best + 1]]
-    return [ranks[p] for p in parts]
+    "Encode one pre-token: merge the lowest-ranked adjacent pair (leftmost on ties) until none is a token."
+    if piece in ranks:
+        return [ranks[piece]]
+    n = len(piece)
+    nxt, prv = list(range(1, n + 1)), list(range(-1, n - 1))  # parts as a linked list of start offsets
+    heap = [(rank, i, i + 1, i + 2) for i in range(n - 1) if (rank := ranks.get(piece[i:i + 2])) is not None]
+    heapq.heapify(heap)  # (rank, left start, right start, right end): the lowest rank, then the leftmost, on top
+    while heap:
+        _, left, right, end = heapq.heappop(heap)
+        if nxt[left] != right or nxt[right] != end:
+            continue  # stale: one of the two parts grew or was absorbed since this entry was pushed
+        nxt[left], nxt[right] = end, -1  # the right part joins the left one
+        if end < n:  # the new pair with the part after
+            prv[end] = left
+            if (rank := ranks.get(piece[left:nxt[end]])) is not None:
+                heapq.heappush(heap, (rank, left, end, nxt[end]))
+        if (before := prv[left]) >= 0:  # the new pair with the part before
+            if (rank := ranks.get(piece[before:end])) is not None:
+                heapq.heappush(heap, (rank, before, left, end))
+    ids, start = [], 0
+    while start < n:
+        ids.append(ranks[piece[start:nxt[start]]])
+        start = nxt[start]
+    return ids

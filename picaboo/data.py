@@ -1,4 +1,4 @@
-"""Where the words come from: a corpus that is always there, built from Python's own documentation, cached safely, and plotted.
+"""Where the words come from: a corpus built from Python's own documentation, always there, cached safely.
 
 Docs: https://picaboo-book.github.io/picaboo/data.html.md"""
 
@@ -7,11 +7,10 @@ Docs: https://picaboo-book.github.io/picaboo/data.html.md"""
 # %% auto #0
 __all__ = ['DOCSTRING_MODULES', 'CORPUS_VERSION', 'Document', 'cache_root', 'atomic_file', 'atomic_write_bytes',
            'module_docstrings', 'topic_documents', 'python_documents', 'fresh_python_documents', 'default_corpus_dir',
-           'build_default_corpus', 'default_documents', 'load_default_corpus', 'plot_document_lengths',
-           'plot_char_frequencies', 'add_cli']
+           'corpus_text', 'build_default_corpus', 'default_documents', 'load_default_corpus', 'plot_document_lengths',
+           'plot_char_frequencies']
 
 # %% ../nbs/01_data.ipynb #4bc7ad34
-import argparse
 import hashlib
 import importlib
 import inspect
@@ -39,7 +38,8 @@ class Document:
 # %% ../nbs/01_data.ipynb #b90ff597
 def cache_root() -> Path:
     "picaboo's cache folder: `$PICABOO_CACHE`, else `$XDG_CACHE_HOME/picaboo`, else `~/.cache/picaboo`."
-    if os.environ.get("PICABOO_CACHE"): return Path(os.environ["PICABOO_CACHE"]).expanduser()
+    if os.environ.get("PICABOO_CACHE"):
+        return Path(os.environ["PICABOO_CACHE"]).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home()/".cache")/"picaboo"
 
 @contextmanager
@@ -50,18 +50,23 @@ def atomic_file(path:str|Path, # the file to write
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as f: yield f
-        umask = os.umask(0); os.umask(umask)
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        umask = os.umask(0)
+        os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain open() would give, not mkstemp's 0600
         os.replace(tmp, path)
-    finally: Path(tmp).unlink(missing_ok=True)  # gone after a successful rename; cleans up after a failure
+    finally:
+        Path(tmp).unlink(missing_ok=True)  # gone after a successful rename; cleans up after a failure
 
 def atomic_write_bytes(path:str|Path, data:bytes) -> Path:
     "Write `data` to `path` atomically."
-    with atomic_file(path) as f: f.write(data)
+    with atomic_file(path) as f:
+        f.write(data)
     return Path(path)
 
 # %% ../nbs/01_data.ipynb #31be7d7e
+# quiet, side-effect-free stdlib modules, in corpus order
 DOCSTRING_MODULES = tuple("""
 abc argparse ast base64 bisect calendar cmd codecs collections colorsys configparser contextlib copy csv
 dataclasses datetime decimal difflib dis email.message enum filecmp fnmatch fractions functools getopt gettext
@@ -70,7 +75,7 @@ json keyword linecache locale logging lzma math mimetypes numbers operator optpa
 platform plistlib pprint pstats queue quopri random re reprlib sched secrets selectors shelve shlex shutil
 smtplib socket socketserver sqlite3 statistics string struct subprocess tarfile tempfile textwrap threading
 timeit tokenize traceback types typing unittest urllib.parse urllib.request uuid warnings weakref wave
-xml.dom.minidom xml.etree.ElementTree zipfile zlib""".split())  # quiet, side-effect-free stdlib modules, in corpus order
+xml.dom.minidom xml.etree.ElementTree zipfile zlib""".split())
 
 # %% ../nbs/01_data.ipynb #bc7c2444
 def _belongs(obj, name:str) -> bool:
@@ -88,7 +93,9 @@ def _own_doc(obj) -> str:
 def _public_members(module) -> list[tuple[str, object]]:
     "Public classes and functions of `module`, by name: its `__all__`, else those defined in it."
     names, name = getattr(module, "__all__", None), module.__name__
-    if names is None: names = [n for n in dir(module) if getattr(getattr(module, n), "__module__", None) and _belongs(getattr(module, n), name)]
+    if names is None:
+        names = [n for n in dir(module)
+                 if getattr(getattr(module, n), "__module__", None) and _belongs(getattr(module, n), name)]
     members = [(n, getattr(module, n, None)) for n in sorted(set(names)) if not n.startswith("_")]
     return [(n, o) for n, o in members if (inspect.isclass(o) or inspect.isroutine(o)) and _belongs(o, name)]
 
@@ -100,10 +107,13 @@ def module_docstrings(name:str, # an importable module, e.g. "json"
         module = importlib.import_module(name)
     parts = [_own_doc(module)]
     for n, obj in _public_members(module):
-        if _own_doc(obj): parts.append(f"{name}.{n}\n{_own_doc(obj)}")
-        if not inspect.isclass(obj): continue
+        if _own_doc(obj):
+            parts.append(f"{name}.{n}\n{_own_doc(obj)}")
+        if not inspect.isclass(obj):
+            continue
         for attr, value in sorted(vars(obj).items()):
-            if attr.startswith("_") or not _own_doc(value) or not _belongs(value, name): continue
+            if attr.startswith("_") or not _own_doc(value) or not _belongs(value, name):
+                continue
             if inspect.isroutine(value) or isinstance(value, (property, classmethod, staticmethod)):
                 parts.append(f"{name}.{n}.{attr}\n{_own_doc(value)}")
     return Document(name, "\n\n".join(p for p in parts if p), "docstring")
@@ -116,14 +126,17 @@ def topic_documents() -> list[Document]:
 
 def python_documents() -> tuple[list[Document], bool]:
     "The default corpus's documents, freshly read from this Python; and whether `pydoc_data` was there."
-    try: docs, has_topics = topic_documents(), True
+    try:
+        docs, has_topics = topic_documents(), True
     except ImportError:
         warnings.warn("pydoc_data is missing from this Python (some distributions strip it): "
                       "the default corpus has the standard library's docstrings only")
         docs, has_topics = [], False
     for name in DOCSTRING_MODULES:
-        try: docs.append(module_docstrings(name))
-        except ImportError: continue  # a module this build of Python lacks (e.g. sqlite3): skipped, recorded below
+        try:
+            docs.append(module_docstrings(name))
+        except ImportError:
+            continue  # a module this build of Python lacks (e.g. sqlite3): skipped, recorded below
     return docs, has_topics
 
 # %% ../nbs/01_data.ipynb #2b57535a
@@ -131,8 +144,10 @@ _READ_IN_CHILD = """import json, warnings
 from dataclasses import asdict
 from picaboo.data import python_documents
 with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always"); docs, has_topics = python_documents()
-print(json.dumps(dict(documents=[asdict(d) for d in docs], topics=has_topics, warnings=[str(w.message) for w in caught])))"""
+    warnings.simplefilter("always")
+    docs, has_topics = python_documents()
+print(json.dumps(dict(documents=[asdict(d) for d in docs], topics=has_topics,
+                      warnings=[str(w.message) for w in caught])))"""
 
 def fresh_python_documents() -> tuple[list[Document], bool]:
     "`python_documents()` read in a new Python process, which no library imported here has patched."
@@ -141,7 +156,8 @@ def fresh_python_documents() -> tuple[list[Document], bool]:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise OSError(f"could not read Python's documentation in a new process ({sys.executable}): {last}")
     out = json.loads(result.stdout.strip().splitlines()[-1])
-    for message in out["warnings"]: warnings.warn(message)
+    for message in out["warnings"]:
+        warnings.warn(message)
     return [Document(**d) for d in out["documents"]], out["topics"]
 
 # %% ../nbs/01_data.ipynb #c3fcb8cd
@@ -151,12 +167,17 @@ def default_corpus_dir() -> Path:
     "Where the default corpus of this Python is cached (one folder per Python version)."
     return cache_root()/"corpus"/f"{sys.implementation.name}-{platform.python_version()}"
 
-def _corpus_text(docs:list[Document]) -> str: return "\n\n".join(d.text for d in docs)
+def corpus_text(docs:list[Document], # the documents
+               ) -> str:
+    "The corpus as the model reads it: the documents' texts joined with a blank line."
+    return "\n\n".join(d.text for d in docs)
 
 def _is_complete(folder:Path) -> bool:
     "Does `folder` hold a corpus built by this recipe (manifest written last, so it marks completion)?"
-    try: manifest = json.loads((folder/"manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError): return False
+    try:
+        manifest = json.loads((folder/"manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
     return manifest.get("version") == CORPUS_VERSION and (folder/"documents.jsonl").exists()
 
 def build_default_corpus(cache_dir:str|Path|None=None, # folder to build in (default: `default_corpus_dir()`)
@@ -164,15 +185,17 @@ def build_default_corpus(cache_dir:str|Path|None=None, # folder to build in (def
                         ) -> Path:
     "Build the embedded Python-docs corpus (deterministic) with its manifest; returns its folder."
     folder = Path(cache_dir) if cache_dir is not None else default_corpus_dir()
-    if not rebuild and _is_complete(folder): return folder
+    if not rebuild and _is_complete(folder):
+        return folder
     docs, has_topics = fresh_python_documents()
-    text = _corpus_text(docs).encode("utf-8")
+    text = corpus_text(docs).encode("utf-8")
     lines = "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in docs)
     atomic_write_bytes(folder/"documents.jsonl", lines.encode("utf-8"))
     manifest = dict(format="picaboo-corpus", version=CORPUS_VERSION, python=platform.python_version(),
                     implementation=sys.implementation.name, bytes=len(text), sha256=hashlib.sha256(text).hexdigest(),
                     documents=len(docs), topics=has_topics, modules=[d.title for d in docs if d.source == "docstring"])
-    atomic_write_bytes(folder/"manifest.json", json.dumps(manifest, indent=1).encode("utf-8"))  # last: marks it complete
+    # the manifest goes last: it marks the corpus complete
+    atomic_write_bytes(folder/"manifest.json", json.dumps(manifest, indent=1).encode("utf-8"))
     return folder
 
 # %% ../nbs/01_data.ipynb #4bb8ade3
@@ -184,14 +207,15 @@ def default_documents(cache_dir:str|Path|None=None, # folder of the cached corpu
         manifest = json.loads((folder/"manifest.json").read_text(encoding="utf-8"))
         lines = (folder/"documents.jsonl").read_text(encoding="utf-8").splitlines()
         docs = [Document(**json.loads(line)) for line in lines]
-        if hashlib.sha256(_corpus_text(docs).encode("utf-8")).hexdigest() == manifest["sha256"]: return docs
+        if hashlib.sha256(corpus_text(docs).encode("utf-8")).hexdigest() == manifest["sha256"]:
+            return docs
         folder = build_default_corpus(folder, rebuild=True)  # damaged cache: build it again
     raise OSError(f"the default corpus in '{folder}' does not match its manifest even after a rebuild")
 
 def load_default_corpus(cache_dir:str|Path|None=None, # folder of the cached corpus
                        ) -> str:
     "The default corpus as one string: the documents' texts joined with a blank line."
-    return _corpus_text(default_documents(cache_dir))
+    return corpus_text(default_documents(cache_dir))
 
 # %% ../nbs/01_data.ipynb #ba9f5963
 def plot_document_lengths(documents:list[Document], # the corpus
@@ -199,7 +223,8 @@ def plot_document_lengths(documents:list[Document], # the corpus
                          ):
     "Histogram of document lengths in characters (log scale), coloured by source."
     import matplotlib.pyplot as plt
-    if ax is None: _, ax = plt.subplots(figsize=(6, 3), dpi=90)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3), dpi=90)
     lengths = np.array([max(len(d.text), 1) for d in documents])
     bins = np.logspace(np.log10(lengths.min()), np.log10(lengths.max()) + 0.1, 30)
     for source in sorted({d.source for d in documents}):
@@ -215,81 +240,11 @@ def plot_char_frequencies(text:str, # the corpus text
     "Bar chart of the most frequent characters, as a share of all characters."
     import matplotlib.pyplot as plt
     from collections import Counter
-    if ax is None: _, ax = plt.subplots(figsize=(8, 3), dpi=90)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3), dpi=90)
     counts = Counter(text).most_common(top)
     labels = ["space" if c == " " else c if c.isprintable() else repr(c)[1:-1] for c, _ in counts]
     ax.bar(range(len(counts)), [n / len(text) for _, n in counts])
     ax.set_xticks(range(len(counts)), labels, fontsize=7, rotation=90)
     ax.set(xlabel="character", ylabel="share of all characters", title=f"The {len(counts)} most frequent characters")
     return ax
-
-# %% ../nbs/01_data.ipynb #0be04b73
-def _cmd_corpus(args) -> int:
-    folder = build_default_corpus(rebuild=args.rebuild)
-    print(folder); print((folder/"manifest.json").read_text(encoding="utf-8"))
-    return 0
-
-def _documents(args) -> list[Document]:
-    "The documents a command reads: the default corpus, or the files at `args.path`."
-    if args.path is None: return default_documents()
-    from picaboo.readers import load_documents  # imported when needed: picaboo.readers imports this module
-    return load_documents(args.path, args.recursive, args.encoding)
-
-def _cmd_info(args) -> int:
-    if args.path and Path(args.path).suffix == ".bin":
-        from picaboo.batches import load_bin, meta_path
-        print(json.dumps({**json.loads(meta_path(args.path).read_text(encoding="utf-8")), "tokens": len(load_bin(args.path))}, indent=1))
-        return 0
-    docs = _documents(args)
-    text = _corpus_text(docs)
-    print(f"{args.path or default_corpus_dir()}: {len(docs)} documents, {len(text):,} characters, "
-          f"{len(text.encode('utf-8')):,} bytes, {len(set(text))} distinct characters")
-    return 0
-
-def _cmd_download(args) -> int:
-    from picaboo.readers import GUTENBERG_URL, download_gutenberg, download_tiny_shakespeare
-    if args.source == "shakespeare": print(download_tiny_shakespeare(args.cache_dir)); return 0
-    if args.book_id is None: raise ValueError("give a Gutenberg book id, e.g. `picaboo data download gutenberg 1342`")
-    print(download_gutenberg(args.book_id, args.format, args.cache_dir, args.base_url or GUTENBERG_URL)); return 0
-
-def _cmd_encode(args) -> int:
-    from picaboo.batches import encode_to_bin, load_bin, split_documents, split_tail
-    from picaboo.tokenizer import load_tokenizer
-    tokenizer, out = load_tokenizer(args.tokenizer), Path(args.out)
-    docs = _documents(args)
-    split = args.split or ("documents" if len(docs) >= 10 else "tail")
-    if split == "documents": parts = split_documents(docs, args.val_fraction, args.seed)
-    else: parts = tuple([t] for t in split_tail(_corpus_text(docs), args.val_fraction))
-    for name, part in zip(("train", "val"), parts):
-        path = encode_to_bin(part, tokenizer, out/f"{name}.bin", meta=dict(tokenizer_dir=str(args.tokenizer), split=split, source=str(args.path or "default corpus")))
-        print(f"{path}: {len(load_bin(path)):,} tokens")
-    return 0
-
-def _cmd_epub(args) -> int:
-    from picaboo.readers import read_text_file, write_epub
-    print(write_epub(read_text_file(args.text), args.epub, args.title, args.author)); return 0
-
-def add_cli(subparsers):
-    "Add `picaboo data` and its actions to the `picaboo` command."
-    data = subparsers.add_parser("data", help="corpora: build, inspect, download, encode", description="Corpora: build, inspect, download, encode.")
-    data.set_defaults(func=lambda args: data.print_help() or 0)
-    actions = data.add_subparsers(dest="action", metavar="ACTION")
-    p = actions.add_parser("corpus", help="build (or find) the embedded default corpus and print its manifest")
-    p.add_argument("--rebuild", action="store_true", help="build it again"); p.set_defaults(func=_cmd_corpus)
-    reading = argparse.ArgumentParser(add_help=False)
-    reading.add_argument("path", nargs="?", help="a .txt/.epub file or a folder (default: the embedded corpus)")
-    reading.add_argument("--recursive", action="store_true", help="read subfolders too")
-    reading.add_argument("--encoding", default="utf-8", help="encoding of text files (default: utf-8)")
-    actions.add_parser("info", parents=[reading], help="size of a corpus, or the meta of a .bin").set_defaults(func=_cmd_info)
-    p = actions.add_parser("download", help="download tiny Shakespeare or a Project Gutenberg book")
-    p.add_argument("source", choices=["shakespeare", "gutenberg"]); p.add_argument("book_id", nargs="?", help="Gutenberg book id")
-    p.add_argument("--format", choices=["txt", "epub"], default="txt"); p.add_argument("--cache-dir", help="folder to save into")
-    p.add_argument("--base-url", help="Gutenberg server or mirror (default: https://www.gutenberg.org)"); p.set_defaults(func=_cmd_download)
-    p = actions.add_parser("encode", parents=[reading], help="encode a corpus into train.bin and val.bin")
-    p.add_argument("--tokenizer", required=True, help="folder of a saved tokenizer"); p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--val-fraction", type=float, default=0.1); p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--split", choices=["documents", "tail"], help="default: documents if there are 10 or more, else tail")
-    p.set_defaults(func=_cmd_encode)
-    p = actions.add_parser("epub", help="write a plain-text file as an EPUB book")
-    p.add_argument("text"); p.add_argument("epub"); p.add_argument("--title", required=True); p.add_argument("--author", default="picaboo")
-    p.set_defaults(func=_cmd_epub)

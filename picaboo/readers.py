@@ -1,4 +1,4 @@
-"""Your own text as documents: `.txt` files, EPUB books and folders of them, with errors that say what is wrong, and downloads of tiny Shakespeare and Project Gutenberg books.
+"""Your own text as documents: `.txt` files, EPUB books, folders and downloads, with errors that say what is wrong.
 
 Docs: https://picaboo-book.github.io/picaboo/readers.html.md"""
 
@@ -28,7 +28,8 @@ CORPUS_SUFFIXES = TEXT_SUFFIXES + (".epub",)  # everything `load_documents` read
 
 def _existing(path:str|Path) -> Path:
     path = Path(path).expanduser()
-    if not path.exists(): raise FileNotFoundError(f"no such corpus: '{path}' (give a .txt or .epub file, or a folder of them)")
+    if not path.exists():
+        raise FileNotFoundError(f"no such corpus: '{path}' (give a .txt or .epub file, or a folder of them)")
     return path
 
 def read_text_file(path:str|Path, # a text file
@@ -37,42 +38,53 @@ def read_text_file(path:str|Path, # a text file
     "The text of a file, with `\\n` line endings; a clear error saying where if it is not in `encoding`."
     path = _existing(path)
     data = path.read_bytes()
-    try: text = data.decode(encoding)
-    except LookupError: raise ValueError(f"unknown encoding {encoding!r} for '{path}'") from None
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} for '{path}'") from None
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        raise ValueError(f"'{path}' is not valid {encoding}: byte 0x{data[e.start]:02x} at offset {e.start} (line {line}); "
+        raise ValueError(f"'{path}' is not valid {encoding}: byte 0x{data[e.start]:02x} at offset {e.start} (line "
+                         f"{line}); "
                          f"pass its real encoding, e.g. encoding='latin-1'") from None
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 # %% ../nbs/01a_readers.ipynb #7653f0eb
 _BLOCK_TAGS = ["address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption", "figure", "footer",
-               "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "ol", "p", "pre", "section", "table", "tr", "ul"]
+               "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "ol", "p", "pre",
+               "section", "table", "tr", "ul"]
 
 def html_to_text(markup:str|bytes, # an HTML or XHTML page
                 ) -> str:
     "The readable text of a page: one paragraph per block, navigation/scripts/styles dropped, whitespace normalised."
     from bs4 import BeautifulSoup
     soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup(["script", "style", "nav", "head", "noscript", "template"]): tag.decompose()
-    for br in soup("br"): br.replace_with("\x01")
-    for tag in soup(_BLOCK_TAGS): tag.insert_before("\x00"); tag.insert_after("\x00")
+    for tag in soup(["script", "style", "nav", "head", "noscript", "template"]):
+        tag.decompose()
+    for br in soup("br"):
+        br.replace_with("\x01")
+    for tag in soup(_BLOCK_TAGS):
+        tag.insert_before("\x00")
+        tag.insert_after("\x00")
     text = re.sub(r"\s+", " ", soup.get_text())  # \x00 and \x01 are not whitespace, so they survive
     paragraphs = (re.sub(r" ?\x01 ?", "\n", p).strip() for p in text.split("\x00"))
     return "\n\n".join(p for p in paragraphs if p)
 
 # %% ../nbs/01a_readers.ipynb #6a7722db
-_FONT_OBFUSCATION = {"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"}  # fonts only: text is readable
+# encryption of fonts only: the text stays readable
+_FONT_OBFUSCATION = {"http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"}
 
 def _check_epub(path:Path):
     "Raise ValueError if `path` is not a zip archive or its content is encrypted (DRM)."
     if not zipfile.is_zipfile(path):
         raise ValueError(f"'{path}' is not a valid EPUB: it is not a zip archive (damaged, truncated, or not an EPUB)")
     with zipfile.ZipFile(path) as z:
-        if "META-INF/encryption.xml" not in z.namelist(): return
+        if "META-INF/encryption.xml" not in z.namelist():
+            return
         xml = z.read("META-INF/encryption.xml").decode("utf-8", "replace")
     if set(re.findall(r'EncryptionMethod[^>]*Algorithm="([^"]+)"', xml)) - _FONT_OBFUSCATION:
-        raise ValueError(f"'{path}' is DRM-protected (META-INF/encryption.xml encrypts its content): its text cannot be read; use a DRM-free copy")
+        raise ValueError(f"'{path}' is DRM-protected (META-INF/encryption.xml encrypts its content): its text cannot "
+                         "be read; use a DRM-free copy")
 
 def read_epub(path:str|Path, # an .epub file
              ) -> str:
@@ -85,12 +97,15 @@ def read_epub(path:str|Path, # an .epub file
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             book = epub.read_epub(str(path), options={"ignore_ncx": True})
-    except Exception as e: raise ValueError(f"'{path}' is not a valid EPUB: {type(e).__name__}: {e}") from None
+    except Exception as e:
+        raise ValueError(f"'{path}' is not a valid EPUB: {type(e).__name__}: {e}") from None
     pages, toc_pages = [], {g.get("href", "").split("#")[0] for g in book.guide if g.get("type") == "toc"}  # EPUB 2 TOC
     for idref, *_ in book.spine:
         item = book.get_item_with_id(idref)
-        if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT or isinstance(item, epub.EpubNav): continue
-        if item.get_name() in toc_pages: continue
+        if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT or isinstance(item, epub.EpubNav):
+            continue
+        if item.get_name() in toc_pages:
+            continue
         pages.append(html_to_text(item.get_content()))
     return "\n\n".join(p for p in pages if p)
 
@@ -99,9 +114,11 @@ def _chapters(text:str) -> list[tuple[str|None, list[str]]]:
     "Split text into (heading, paragraphs) at lines starting with '# '; text before the first has no heading."
     chapters = []
     for para in (p.strip() for p in re.split(r"\n\s*\n", text)):
-        if para.startswith("# "): chapters.append((para[2:].strip(), []))
+        if para.startswith("# "):
+            chapters.append((para[2:].strip(), []))
         elif para:
-            if not chapters: chapters.append((None, []))
+            if not chapters:
+                chapters.append((None, []))
             chapters[-1][1].append(para)
     return chapters
 
@@ -116,18 +133,24 @@ def write_epub(text:str, # plain text: blank lines between paragraphs, '# Headin
     from ebooklib import epub
     book = epub.EpubBook()
     book.set_identifier("picaboo-" + hashlib.sha256(text.encode()).hexdigest()[:16])
-    book.set_title(title); book.set_language(language); book.add_author(author)
+    book.set_title(title)
+    book.set_language(language)
+    book.add_author(author)
     pages, chapters = [], _chapters(text)
-    if not chapters: raise ValueError(f"nothing to write to '{path}': the text is empty")
+    if not chapters:
+        raise ValueError(f"nothing to write to '{path}': the text is empty")
     for i, (heading, paragraphs) in enumerate(chapters, 1):
         page = epub.EpubHtml(title=heading or title, file_name=f"chapter_{i:02d}.xhtml", lang=language)
         body = "".join(f"<p>{html.escape(p).replace(chr(10), '<br/>')}</p>" for p in paragraphs)
         page.content = (f"<h1>{html.escape(heading)}</h1>" if heading else "") + body
-        book.add_item(page); pages.append(page)
+        book.add_item(page)
+        pages.append(page)
     book.toc = pages
-    book.add_item(epub.EpubNcx()); book.add_item(epub.EpubNav())
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
     book.spine = ["nav", *pages]
-    with atomic_file(path) as f: epub.write_epub(f, book, {"raise_exceptions": True})
+    with atomic_file(path) as f:
+        epub.write_epub(f, book, {"raise_exceptions": True})
     return Path(path)
 
 # %% ../nbs/01a_readers.ipynb #716e8699
@@ -137,9 +160,13 @@ def read_document(path:str|Path, # a .txt or .epub file
     "One file as a `Document` titled by its file name."
     path = _existing(path)
     suffix = path.suffix.lower()
-    if suffix == ".epub": text = read_epub(path)
-    elif suffix in TEXT_SUFFIXES: text = read_text_file(path, encoding)
-    else: raise ValueError(f"cannot read '{path}': unsupported file type '{suffix}'; picaboo reads {', '.join(CORPUS_SUFFIXES)} files")
+    if suffix == ".epub":
+        text = read_epub(path)
+    elif suffix in TEXT_SUFFIXES:
+        text = read_text_file(path, encoding)
+    else:
+        raise ValueError(f"cannot read '{path}': unsupported file type '{suffix}'; picaboo reads "
+                         f"{', '.join(CORPUS_SUFFIXES)} files")
     return Document(path.stem, text, str(path))
 
 def corpus_files(folder:str|Path, # a folder of text files and books
@@ -160,9 +187,12 @@ def iter_documents(path:str|Path|None=None, # a file, a folder, or None for the 
                    encoding:str="utf-8", # encoding of text files
                   ) -> Iterator[Document]:
     "The documents at `path`, read one at a time."
-    if path is None: yield from default_documents(); return
+    if path is None:
+        yield from default_documents()
+        return
     path = _existing(path)
-    for file in (corpus_files(path, recursive) if path.is_dir() else [path]): yield read_document(file, encoding)
+    for file in (corpus_files(path, recursive) if path.is_dir() else [path]):
+        yield read_document(file, encoding)
 
 def load_documents(path:str|Path|None=None, # a file, a folder, or None for the default corpus
                    recursive:bool=False, # for a folder: include subfolders
@@ -170,7 +200,8 @@ def load_documents(path:str|Path|None=None, # a file, a folder, or None for the 
                   ) -> list[Document]:
     "The non-empty documents at `path`; a clear error if there are none."
     docs = [d for d in iter_documents(path, recursive, encoding) if d.text.strip()]
-    if not docs: raise ValueError(f"the corpus '{path}' is empty: it has no text to train on")
+    if not docs:
+        raise ValueError(f"the corpus '{path}' is empty: it has no text to train on")
     return docs
 
 # %% ../nbs/01a_readers.ipynb #e8f38198
@@ -182,7 +213,8 @@ def file_sha256(path:str|Path) -> str:
     "The sha256 of a file, read in 1 MB chunks."
     h = hashlib.sha256()
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20): h.update(chunk)
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
     return h.hexdigest()
 
 def download(url:str, # what to fetch
@@ -192,18 +224,23 @@ def download(url:str, # what to fetch
             ) -> Path:
     "Download `url` to `path` atomically (kept if already there and matching); one-line OSError on failure."
     path = Path(path)
-    if path.exists() and (sha256 is None or file_sha256(path) == sha256): return path
+    if path.exists() and (sha256 is None or file_sha256(path) == sha256):
+        return path
     h = hashlib.sha256()
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, atomic_file(path) as f:
-            while chunk := response.read(1 << 20): f.write(chunk); h.update(chunk)
+            while chunk := response.read(1 << 20):
+                f.write(chunk)
+                h.update(chunk)
             if sha256 is not None and h.hexdigest() != sha256:
-                raise OSError(f"download of {url} has sha256 {h.hexdigest()}, expected {sha256}: not saved (wrong or changed file)")
+                raise OSError(f"download of {url} has sha256 {h.hexdigest()}, expected {sha256}: not saved (wrong or "
+                              "changed file)")
     except urllib.error.HTTPError as e:
         raise OSError(f"cannot download {url}: HTTP {e.code} {e.reason} (is the address or book id right?)") from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
         reason = getattr(e, "reason", None) or e
-        raise OSError(f"cannot download {url}: {reason} (offline? you can also save the file as '{path}' yourself)") from None
+        raise OSError(f"cannot download {url}: {reason} (offline? you can also save the file as '{path}' "
+                      "yourself)") from None
     return path
 
 # %% ../nbs/01a_readers.ipynb #26029200
@@ -226,11 +263,14 @@ def download_gutenberg(book_id:int, # the book's number on gutenberg.org, e.g. 1
                        base_url:str=GUTENBERG_URL, # the Gutenberg server or a mirror
                       ) -> Path:
     "A Project Gutenberg book, downloaded once; returns its path."
-    if fmt not in ("txt", "epub"): raise ValueError(f"unknown Gutenberg format {fmt!r}: use 'txt' or 'epub'")
-    if not str(book_id).isdigit(): raise ValueError(f"a Gutenberg book id is a number, like 1342; got {book_id!r}")
+    if fmt not in ("txt", "epub"):
+        raise ValueError(f"unknown Gutenberg format {fmt!r}: use 'txt' or 'epub'")
+    if not str(book_id).isdigit():
+        raise ValueError(f"a Gutenberg book id is a number, like 1342; got {book_id!r}")
     folder, name = Path(cache_dir or cache_root()/"downloads"), f"pg{int(book_id)}"
     url = f"{base_url.rstrip('/')}/cache/epub/{int(book_id)}/{name}" + (".txt" if fmt == "txt" else "-images-3.epub")
-    if fmt == "epub": return download(url, folder/f"gutenberg_{name}.epub")
+    if fmt == "epub":
+        return download(url, folder/f"gutenberg_{name}.epub")
     path = folder/f"gutenberg_{name}.txt"
     if not path.exists():
         raw = download(url, folder/f"gutenberg_{name}.raw.txt")

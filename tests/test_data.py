@@ -1,9 +1,7 @@
 """picaboo.data, picaboo.readers and picaboo.batches beyond the notebooks: the shipped sample files, the default corpus in a
 fresh cache, the `picaboo data` command, token files and the sampler."""
-import importlib.machinery
 import json
 import sys
-import types
 import zipfile
 from pathlib import Path
 
@@ -17,10 +15,7 @@ from picaboo.cli import main
 DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 
 
-class ByteTokenizer:
-    "Stand-in tokenizer: one id per UTF-8 byte, plus end-of-text 256."
-    vocab_size, eot_id = 257, 256
-    def encode(self, text): return list(text.encode("utf-8"))
+MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 def test_sample_epub_reads_back_as_the_sample_text():
@@ -86,29 +81,37 @@ def test_cli_info(capsys):
     assert capsys.readouterr().err.startswith("picaboo data: error: no such corpus")
 
 
-def test_cli_encode_writes_train_and_val(tmp_path, monkeypatch, capsys):
-    stub = types.ModuleType("picaboo.tokenizer")
-    stub.__spec__ = importlib.machinery.ModuleSpec("picaboo.tokenizer", None)  # what the CLI's find_spec looks at
-    stub.load_tokenizer = lambda folder: ByteTokenizer()
-    monkeypatch.setitem(sys.modules, "picaboo.tokenizer", stub)
+def test_cli_encode_writes_train_and_val(tmp_path, capsys):
+    from picaboo.tokenizer import load_tokenizer
     out = tmp_path / "tokens"
-    assert main(["data", "encode", str(DATASETS / "sample.txt"), "--tokenizer", "tok", "--out", str(out)]) == 0
+    assert main(["data", "encode", str(DATASETS / "sample.txt"), "--tokenizer", str(MODELS), "--out", str(out)]) == 0
     train, val = batches.load_bin(out / "train.bin"), batches.load_bin(out / "val.bin")
-    text = readers.read_text_file(DATASETS / "sample.txt")
-    assert len(train) + len(val) == len(text.encode()) + 2  # one end-of-text after each part (tail split)
+    text, tok = readers.read_text_file(DATASETS / "sample.txt"), load_tokenizer(MODELS)
+    assert tok.decode(train[:-1]) + tok.decode(val[:-1]) == text  # one end-of-text after each part (tail split)
     meta = json.loads((out / "train.json").read_text())
-    assert meta["split"] == "tail" and meta["tokenizer_dir"] == "tok" and meta["dtype"] == "uint16"
+    assert meta["split"] == "tail" and meta["tokenizer_dir"] == str(MODELS) and meta["dtype"] == "uint16"
     assert "train.bin" in capsys.readouterr().out
 
 
+def test_split_corpus_is_the_one_rule():
+    docs = [data.Document(f"d{i}", f"text {i}", "test") for i in range(12)]
+    train, val, split = batches.split_corpus(docs, 0.25, seed=3)
+    assert split == "documents" and (train, val) == batches.split_documents(docs, 0.25, 3)
+    train, val, split = batches.split_corpus(docs[:9], 0.25)
+    assert split == "tail" and train[0] + val[0] == data.corpus_text(docs[:9])
+    assert batches.split_corpus(docs[:9], 0.25, split="documents")[2] == "documents"
+    with pytest.raises(ValueError, match="'documents' or 'tail'"):
+        batches.split_corpus(docs, split="random")
+
+
 def test_special_token_text_is_ordinary_text_in_token_files(tmp_path):
-    "A document quoting <|endoftext|> encodes (encode() would refuse it); only the appended separators are end-of-text ids."
+    "A document quoting <|endoftext|> stays text (encode() would make it the special id); only the separators are end-of-text ids."
     from picaboo.tokenizer import ENDOFTEXT, CharTokenizer, Tokenizer
     docs = [f"GPT-2 ends documents with {ENDOFTEXT}, a special token.", "Another document, plain."]
     for tok in (Tokenizer([ENDOFTEXT]), CharTokenizer([ENDOFTEXT])):
         text = "\n\n".join(docs) * 3 + " ".join(ENDOFTEXT)  # training skips special tokens' text: give its characters apart too
         tok.train(text, **({"num_merges": 20} if isinstance(tok, Tokenizer) else {}))
-        with pytest.raises(ValueError, match="special token"): tok.encode(docs[0])  # the policy encode_to_bin avoids
+        assert tok.eot_id in tok.encode(docs[0])  # what encode_to_bin must avoid
         ids = batches.load_bin(batches.encode_to_bin(docs, tok, tmp_path / f"{type(tok).__name__}.bin")).tolist()
         n_first = len(tok.encode_ordinary(docs[0]))
         assert [i for i, t in enumerate(ids) if t == tok.eot_id] == [n_first, len(ids) - 1]
@@ -116,7 +119,9 @@ def test_special_token_text_is_ordinary_text_in_token_files(tmp_path):
 
 
 def test_sampler_over_a_bin_file(tmp_path):
-    path = batches.encode_to_bin((f"doc {i} " * 50 for i in range(100)), ByteTokenizer(), tmp_path / "c.bin", chunk_size=1000)
+    from picaboo.tokenizer import Tokenizer
+    tok = Tokenizer.load(MODELS)
+    path = batches.encode_to_bin((f"doc {i} " * 50 for i in range(100)), tok, tmp_path / "c.bin", chunk_size=1000)
     sampler = batches.RandomWindowSampler(path, batch_size=3, context_length=16, seed=5)
     state = sampler.state_dict()
     torch.save(state, tmp_path / "state.pt")  # goes into a checkpoint

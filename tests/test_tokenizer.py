@@ -129,7 +129,8 @@ def test_gpt2_matches_tiktoken_property(gpt2_pair, s):
 def test_gpt2_special_policy_like_tiktoken(gpt2_pair):
     gpt2, reference = gpt2_pair
     with pytest.raises(ValueError): reference.encode("x<|endoftext|>")
-    with pytest.raises(ValueError, match="allowed_special"): gpt2.encode("x<|endoftext|>")
+    with pytest.raises(ValueError, match="allowed_special"):
+        gpt2.encode("x<|endoftext|>", allowed_special=set())
 
 @needs_gpt2
 def test_gpt2_saved_and_reloaded(gpt2_pair, tmp_path):
@@ -169,6 +170,12 @@ def test_training_is_deterministic(corpus):
     assert a.train(corpus[:100_000], vocab_size=500) == b.train(corpus[:100_000], vocab_size=500)
     assert a.encoder == b.encoder
 
+def test_stand_tall_with_the_shipped_tokenizer():
+    tok = Tokenizer.load(Path(__file__).resolve().parents[1] / "models")
+    ids = tok.encode("stand tall!<|endoftext|>")
+    assert ids[-1] == tok.eot_id and tok.decode(ids) == "stand tall!<|endoftext|>"
+    assert tok.eot_id not in tok.encode_ordinary("stand tall!<|endoftext|>")
+
 def test_seed_api(corpus):
     tok = Tokenizer(special_tokens={ENDOFTEXT: 100257})
     merges, token_counts = tok.train(text=corpus[:50_000], num_merges=100)
@@ -194,7 +201,10 @@ def test_add_special_tokens(small, tmp_path):
     again = Tokenizer.load(tok.save(tmp_path / "b"))
     assert again.special_tokens == tok.special_tokens and again.vocab_size == 1001
     msg = "hi <|assistant|> there"
-    with pytest.raises(ValueError, match="allowed_special"): again.encode(msg)
+    assert again.encode(msg).count(tok.special_tokens["<|assistant|>"]) == 1  # encode recognises special tokens
+    assert tok.special_tokens["<|assistant|>"] not in again.encode_ordinary(msg)  # encode_ordinary never does
+    with pytest.raises(ValueError, match="allowed_special"):
+        again.encode(msg, allowed_special=set())  # tiktoken's policy, when asked for
     assert tok.special_tokens["<|assistant|>"] not in again.encode(msg, disallowed_special=())
     assert again.encode(msg, allowed_special={"<|assistant|>"}).count(tok.special_tokens["<|assistant|>"]) == 1
     with pytest.raises(ValueError, match="not special tokens"): again.encode("x", allowed_special={"<|nope|>"})
@@ -280,9 +290,10 @@ def test_char_tokenizer_save_load_and_errors(tmp_path):
 
 def picaboo(*args, stdin="", capsys=None, monkeypatch=None):
     "Run `picaboo tokenizer ARGS` in this process; returns (status, stdout, stderr)."
-    import argparse, io
+    import argparse
+    import io
     from picaboo.cli import run_command
-    from picaboo.tokenizer import add_cli
+    from picaboo.cli_tokenizer import add_cli
     parser = argparse.ArgumentParser(prog="picaboo")  # this chapter's subcommands only; the real command is tested below
     add_cli(parser.add_subparsers(dest="command"))
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))

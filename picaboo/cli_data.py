@@ -1,4 +1,4 @@
-"""`picaboo data`: build, inspect, download and encode corpora from the terminal (chapters 01 to 04)."""
+"Exported from the book's notebooks by nbdev: edit the notebook, not this file."
 
 __all__ = ['add_cli']
 

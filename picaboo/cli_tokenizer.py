@@ -1,4 +1,4 @@
-"""`picaboo tokenizer`: train a tokenizer, encode and decode text from the terminal (chapter 03)."""
+"Exported from the book's notebooks by nbdev: edit the notebook, not this file."
 
 __all__ = ['add_cli']
 

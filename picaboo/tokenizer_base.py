@@ -1,4 +1,4 @@
-"""What every picaboo tokenizer shares: GPT-2's byte alphabet and files, special tokens and their policy, decoding."""
+"Exported from the book's notebooks by nbdev: edit the notebook, not this file."
 
 __all__ = ['BYTE_TO_CHAR', 'CHAR_TO_BYTE', 'FORMAT_VERSION', 'META_FILE', 'bytes_to_unicode', 'token_to_str', 'str_to_token', 'IncrementalDecoder', 'TokenizerBase']
 

@@ -6,7 +6,29 @@ export would repeat its code. `ResetModules` empties each such module just befor
 Configured in pyproject.toml: `[tool.nbdev] export_procs = ["picaboo._export_procs:ResetModules"]`.
 """
 
+import pprint
+import textwrap
+
+import nbdev.maker
+
 EXPORT_DIRECTIVES = ("export", "exporti", "exports")  # nbdev directives that take a module name
+ALL_WIDTH = 108  # nbdev writes `__all__ = ` before lists it wraps at 120 (160 for appended modules): keep them in 120
+
+
+class NarrowWrapper(textwrap.TextWrapper):
+    "nbdev's wrapper for `__all__`, narrowed so that the line with its `__all__ = ` prefix stays within 120 columns."
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "width": ALL_WIDTH})
+
+
+def narrow_pformat(obj, width=None):
+    "nbdev's `pformat` for the `__all__` of appended modules, at the same width."
+    return pprint.pformat(obj, width=ALL_WIDTH)
+
+
+nbdev.maker.TextWrapper = NarrowWrapper
+nbdev.maker.pformat = narrow_pformat
 
 
 class ResetModules:

@@ -6,9 +6,9 @@ Docs: https://picaboo-book.github.io/picaboo/data.html.md"""
 
 # %% auto #0
 __all__ = ['DOCSTRING_MODULES', 'CORPUS_VERSION', 'Document', 'cache_root', 'atomic_file', 'atomic_write_bytes',
-           'module_docstrings', 'topic_documents', 'python_documents', 'fresh_python_documents', 'default_corpus_dir',
-           'corpus_text', 'build_default_corpus', 'default_documents', 'load_default_corpus', 'plot_document_lengths',
-           'plot_char_frequencies']
+           'module_docstrings', 'topic_documents', 'python_documents', 'fresh_python_documents',
+           'default_corpus_dir', 'corpus_text', 'build_default_corpus', 'default_documents',
+           'load_default_corpus', 'plot_document_lengths', 'plot_char_frequencies']
 
 # %% ../nbs/01_data.ipynb #4bc7ad34
 import hashlib

@@ -6,7 +6,8 @@ Docs: https://picaboo-book.github.io/picaboo/model.html.md"""
 
 # %% auto #0
 __all__ = ['POS_ENCODINGS', 'IGNORE_INDEX', 'PRESETS', 'CONFIG_NAME', 'WEIGHTS_NAME', 'HF_GPT2_RENAMES', 'HF_CONV1D',
-           'PicabooLMParams', 'MLP', 'Block', 'PicabooLM', 'check_state_dict', 'hf_gpt2_params', 'hf_gpt2_state_dict']
+           'PicabooLMParams', 'MLP', 'Block', 'PicabooLM', 'check_state_dict', 'hf_gpt2_params',
+           'hf_gpt2_state_dict']
 
 # %% ../nbs/06_model.ipynb #f089c3ab
 import json

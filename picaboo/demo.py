@@ -6,19 +6,26 @@ Docs: https://picaboo-book.github.io/picaboo/demo.html.md"""
 
 # %% auto #0
 __all__ = ['PROMPTS', 'QUESTIONS', 'NEXT_STEPS', 'manifest_line', 'train_demo_tokenizer', 'seconds_per_step',
-           'train_for', 'shipped_model_dir', 'complete', 'ask_chat_model', 'run_demo', 'demo_command',
-           'add_cli']
+           'train_for', 'complete', 'ask_chat_model', 'run_demo']
 
 # %% ../nbs/11a_demo.ipynb #a823c296
-import argparse
-import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .batches import RandomWindowSampler
+from .cards import corpus_manifest
+from .chat import chat
+from .data import load_default_corpus
+from .loading import load_model_and_tokenizer, shipped_model
+from .model import PicabooLM, PicabooLMParams
+from .sampling import encode_prompt, generate
+from .tokenizer import ENDOFTEXT, Tokenizer
+from .train_cli import prepare_data
+from .training import Trainer, TrainerParams
 
 # %% ../nbs/11a_demo.ipynb #9e910c94
 def manifest_line(m:dict, # a corpus manifest
@@ -33,7 +40,6 @@ def train_demo_tokenizer(text:str, # the training text
                          folder, # where to save it
                         ):
     "Train and save a BPE tokenizer; returns (tokenizer, bytes per token on `text`)."
-    from picaboo.tokenizer import ENDOFTEXT, Tokenizer
     tok = Tokenizer([ENDOFTEXT])
     tok.train(text, vocab_size=vocab_size)
     tok.save(folder)
@@ -67,10 +73,6 @@ def train_for(minutes:float, # wall-time budget for the training steps
               seed:int=1337, # seeds the model and the run
              ):
     "Train a fresh tiny model on the embedded corpus for `minutes`; returns the finished Trainer."
-    from picaboo.batches import RandomWindowSampler
-    from picaboo.model import PicabooLM, PicabooLMParams
-    from picaboo.train_cli import prepare_data
-    from picaboo.training import Trainer, TrainerParams
     out = Path(out)
     train_bin, val_bin = prepare_data(None, tokenizer, out/"data")
     torch.manual_seed(seed)
@@ -87,11 +89,6 @@ def train_for(minutes:float, # wall-time budget for the training steps
         log_every=10, tracking=tracking, tracking_uri=tracking_uri, experiment="picaboo-demo", run_name="demo"))
 
 # %% ../nbs/11a_demo.ipynb #d0266cc1
-def shipped_model_dir() -> Path|None:
-    "models/picaboo-tiny from the working folder, a folder above it, or the checkout picaboo is installed from; None if absent."
-    from picaboo.loading import shipped_model
-    return shipped_model("picaboo-tiny")
-
 def complete(model, # a PicabooLM
              tokenizer, # its tokenizer
              prompt:str, # the text to continue
@@ -99,7 +96,6 @@ def complete(model, # a PicabooLM
              seed:int=0, # sampling seed
             ) -> str:
     "The prompt and the model's continuation (temperature 0.8, top-k 40, stops at <|endoftext|>)."
-    from picaboo.sampling import encode_prompt, generate
     idx = torch.tensor([encode_prompt(tokenizer, prompt)])  # (1, T)
     stops = [tokenizer.eot_id] if tokenizer.eot_id is not None else []
     out = generate(model.eval(), idx, max_new_tokens, temperature=0.8, top_k=40, seed=seed, stop_tokens=stops)
@@ -120,17 +116,49 @@ def ask_chat_model(folder, # the shipped chat model (models/picaboo-tiny-chat), 
                   ) -> dict:
     "Print and return the chat model's answers (chapter 09); says so and returns {} when the model is absent."
     if folder is None:
-        print("5/5 chat (chapter 09): skipped, the shipped chat model (models/picaboo-tiny-chat) is not here", flush=True)
+        print("5/5 chat (chapter 09): skipped, the shipped chat model (models/picaboo-tiny-chat) is not here",
+              flush=True)
         return {}
-    from picaboo.chat import chat
-    from picaboo.loading import load_model_and_tokenizer
     print("5/5 chat (chapter 09): a question for the shipped chat model", flush=True)
     model, tokenizer = load_model_and_tokenizer(folder)
     answers = {q: chat(model, tokenizer, [{"role": "user", "content": q}]) for q in questions}
-    for q, a in answers.items(): print(f"  user: {q}\n  assistant: {a}", flush=True)
+    for q, a in answers.items():
+        print(f"  user: {q}\n  assistant: {a}", flush=True)
     return answers
 
-def _indent(text:str) -> str: return "\n".join("    " + line for line in text.splitlines() or [""])
+def _indent(text:str) -> str:
+    "`text` indented by four spaces."
+    return "\n".join("    " + line for line in text.splitlines() or [""])
+
+def _train_step(minutes:float, tok, out:Path, tracking_uri:str|None, tracking:bool, progress:bool):
+    "Step 3: train for `minutes` and print where the losses ended; returns the Trainer."
+    print(f"3/5 training (chapters 04-07): the tiny preset for {minutes:g} minute(s)", flush=True)
+    trainer = train_for(minutes, tok, out, tracking_uri=tracking_uri, tracking=tracking, progress=progress)
+    trainer.train()
+    h = trainer.history
+    print(f"    {trainer.step} steps ({trainer.stop_reason}): train loss {h['loss'][-1]:.3f}, validation loss "
+          f"{h['val_loss'][-1]:.3f} ({h['val_bits_per_byte'][-1]:.3f} bits per byte); "
+          f"model in {out/'checkpoints'/'final'}", flush=True)
+    return trainer
+
+def _sample_step(trainer, tok, prompts, max_new_tokens:int) -> tuple[dict, Path|None]:
+    "Step 4: continue `prompts` with this run's model and the shipped one; returns the samples and the shipped folder."
+    shipped = shipped_model("picaboo-tiny")
+    shown = "the shipped model (not found: models/picaboo-tiny)"
+    if shipped:
+        rel = os.path.relpath(shipped)
+        shown = rel if rel.count("..") <= 1 else str(shipped)  # a short path when it is near
+    print(f"4/5 samples (chapter 08): this run vs {shown}", flush=True)
+    models = {"this run": (trainer.raw_model, tok)}
+    if shipped:
+        models["shipped"] = load_model_and_tokenizer(shipped)
+    samples = {}
+    for prompt in prompts:
+        print(f"  prompt {prompt!r}")
+        for name, (model, tokenizer) in models.items():
+            samples[name, prompt] = text = complete(model, tokenizer, prompt, max_new_tokens)
+            print(f"  [{name}]\n{_indent(text)}", flush=True)
+    return samples, shipped
 
 def run_demo(minutes:float=2.0, # training budget
              out="runs/demo", # folder for the tokenizer, token files and checkpoints
@@ -143,8 +171,6 @@ def run_demo(minutes:float=2.0, # training budget
              questions=QUESTIONS, # questions for the shipped chat model
             ) -> dict:
     "Corpus, tokenizer, a model trained for `minutes`, samples next to the shipped model's; returns the numbers."
-    from picaboo.data import load_default_corpus
-    from picaboo.loading import load_model_and_tokenizer, shipped_model
     out, t_start = Path(out), time.perf_counter()
     print("1/5 corpus (chapter 01): Python's own documentation", flush=True)
     m = corpus_manifest()
@@ -152,48 +178,12 @@ def run_demo(minutes:float=2.0, # training budget
     print(f"2/5 tokenizer (chapter 02): byte-level BPE, {vocab_size} tokens", flush=True)
     t0 = time.perf_counter()
     tok, bpt = train_demo_tokenizer(load_default_corpus(), vocab_size, out/"tokenizer")
-    print(f"    {bpt:.2f} bytes per token, trained in {time.perf_counter() - t0:.1f} s, saved to {out/'tokenizer'}", flush=True)
-    print(f"3/5 training (chapters 06-04): the tiny preset for {minutes:g} minute(s)", flush=True)
-    trainer = train_for(minutes, tok, out, tracking_uri=tracking_uri, tracking=tracking, progress=progress)
-    trainer.train()
-    h = trainer.history
-    print(f"    {trainer.step} steps ({trainer.stop_reason}): train loss {h['loss'][-1]:.3f}, validation loss "
-          f"{h['val_loss'][-1]:.3f} ({h['val_bits_per_byte'][-1]:.3f} bits per byte); model in {out/'checkpoints'/'final'}", flush=True)
-    shipped = shipped_model_dir()
-    rel = os.path.relpath(shipped) if shipped else None
-    shown = (rel if rel.count("..") <= 1 else str(shipped)) if shipped else "the shipped model (not found: models/picaboo-tiny)"
-    print(f"4/5 samples (chapter 08): this run vs {shown}", flush=True)
-    models = {"this run": (trainer.raw_model, tok)}
-    if shipped: models["shipped"] = load_model_and_tokenizer(shipped)
-    samples = {}
-    for prompt in prompts:
-        print(f"  prompt {prompt!r}")
-        for name, (model, tokenizer) in models.items():
-            samples[name, prompt] = text = complete(model, tokenizer, prompt, max_new_tokens)
-            print(f"  [{name}]\n{_indent(text)}", flush=True)
+    print(f"    {bpt:.2f} bytes per token, trained in {time.perf_counter() - t0:.1f} s, saved to {out/'tokenizer'}",
+          flush=True)
+    trainer = _train_step(minutes, tok, out, tracking_uri, tracking, progress)
+    samples, shipped = _sample_step(trainer, tok, prompts, max_new_tokens)
     answers = ask_chat_model(shipped_model("picaboo-tiny-chat"), questions)
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
     print(f"\nDone in {time.perf_counter() - t_start:.0f} s.\n" + NEXT_STEPS.format(uri=uri))
-    return {"manifest": m, "bytes_per_token": bpt, "steps": trainer.step, "history": h, "samples": samples,
-            "shipped": shipped, "answers": answers, "run_id": trainer.run_id}
-
-# %% ../nbs/11a_demo.ipynb #913bcc6f
-def demo_command(args:argparse.Namespace) -> int:
-    "Run `picaboo demo`."
-    if args.minutes <= 0: raise ValueError(f"--minutes must be positive, got {args.minutes}")
-    run_demo(args.minutes, args.out, args.vocab_size, tracking_uri=args.tracking_uri, tracking=args.tracking,
-             progress=args.progress)
-    return 0
-
-def add_cli(subparsers):
-    "Add `picaboo demo` to the `picaboo` command."
-    p = subparsers.add_parser("demo", help="the book end to end: corpus, tokenizer, a short training run, samples",
-                              description="Build the corpus, train a tokenizer and a tiny model for a few minutes "
-                                          "(logged to MLflow), and sample from it next to the shipped model.")
-    p.add_argument("--minutes", type=float, default=2.0, help="training budget in minutes (default: 2)")
-    p.add_argument("--out", default="runs/demo", help="folder for the tokenizer, token files and checkpoints (default: runs/demo)")
-    p.add_argument("--vocab-size", type=int, default=2048, help="the demo tokenizer's vocabulary (default: 2048)")
-    p.add_argument("--tracking-uri", default=None, help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here)")
-    p.add_argument("--tracking", action=argparse.BooleanOptionalAction, default=True, help="log the run to MLflow (default: on)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar (default: on)")
-    p.set_defaults(func=demo_command)
+    return {"manifest": m, "bytes_per_token": bpt, "steps": trainer.step, "history": trainer.history,
+            "samples": samples, "shipped": shipped, "answers": answers, "run_id": trainer.run_id}

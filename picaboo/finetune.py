@@ -8,25 +8,28 @@ Docs: https://picaboo-book.github.io/picaboo/finetune.html.md"""
 __all__ = ['PHRASINGS', 'SYSTEM_PROMPTS', 'sentences', 'topic_facts', 'docstring_facts', 'fit_answer',
            'instruction_examples', 'split_examples', 'in_context', 'pairs_of', 'pad_batch', 'ChatBatches',
            'validation_batches', 'assistant_loss', 'load_for_chat', 'reply', 'finetune', 'sample_questions',
-           'instruction_split', 'chat_like', 'folder_facts', 'machine', 'finetune_command', 'add_cli']
+           'instruction_split', 'chat_like', 'folder_facts', 'machine']
 
 # %% ../nbs/10_finetune.ipynb #42be389a
-import argparse
+import hashlib
 import importlib
 import inspect
-import json
 import os
 import platform
 import random
 import re
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import torch
 
-from .chat import IGNORE_INDEX, chat, prepare_for_chat, training_pair
+from .cards import checkpoint_metrics
+from .chat import chat, prepare_for_chat, training_pair
+from .data import default_documents
+from .loading import load_model_and_tokenizer
+from .model import IGNORE_INDEX
+from .training import Trainer, TrainerParams, evaluate
 
 # %% ../nbs/10_finetune.ipynb #6da1e375
 def sentences(paragraph:str, # prose; line breaks and runs of spaces are collapsed
@@ -60,11 +63,13 @@ def _signature(module:str, # the module to import, e.g. "xml.etree.ElementTree"
     "`name(params)` from inspect.signature, or None where there is none (not callable, a builtin without one)."
     try:
         obj = importlib.import_module(module)
-        for attr in name[len(module) + 1:].split("."): obj = getattr(obj, attr)
+        for attr in name[len(module) + 1:].split("."):
+            obj = getattr(obj, attr)
         return f"{name}{inspect.signature(obj)}" if callable(obj) else None
-    except (ImportError, AttributeError, ValueError, TypeError): return None
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return None
 
-def docstring_facts(doc, # a Document of module docstrings (source "docstring"), as picaboo.data.module_docstrings writes it
+def docstring_facts(doc, # a Document of module docstrings (source "docstring"), from picaboo.data.module_docstrings
                    ) -> list[tuple[str, str, list[str]]]:
     "[(kind, subject, answer sentences)]: the module's purpose, each member's first sentence and its signature."
     chunks, module = doc.text.split("\n\n"), doc.title
@@ -72,24 +77,31 @@ def docstring_facts(doc, # a Document of module docstrings (source "docstring"),
     member = re.compile(rf"^{re.escape(module)}\.[A-Za-z_][\w.]*$")
     for chunk in chunks[1:]:
         name, _, first = chunk.partition("\n")
-        if not member.match(name): continue  # a later paragraph of the previous docstring
+        if not member.match(name):
+            continue  # a later paragraph of the previous docstring
         facts.append(("member", name, [_prose(x) for x in sentences(first)]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sig = _signature(module, name)
-        if sig and len(sig) <= 160 and "<" not in sig: facts.append(("signature", name, [sig]))  # no reprs like <object at 0x7f...>
+        if sig and len(sig) <= 160 and "<" not in sig:  # no reprs like <object at 0x7f...>
+            facts.append(("signature", name, [sig]))
     return [f for f in facts if f[0] == "signature" or _useful(f[2])]
 
 # %% ../nbs/10_finetune.ipynb #2481fb14
 PHRASINGS = {  # kind -> question templates; one is drawn (seeded) for each subject
-    "topic": ["Tell me about {h}.", "What does the language reference say about {h}?", "Explain {h}.", "What should I know about {h}?"],
-    "module": ["What is the {s} module for?", "What does the {s} module do?", "Tell me about the {s} module.", "Why would I import {s}?"],
+    "topic": ["Tell me about {h}.", "What does the language reference say about {h}?", "Explain {h}.",
+              "What should I know about {h}?"],
+    "module": ["What is the {s} module for?", "What does the {s} module do?", "Tell me about the {s} module.",
+               "Why would I import {s}?"],
     "member": ["What does {s} do?", "What is {s}?", "Explain {s}.", "Describe {s} in one sentence."],
-    "signature": ["What are the parameters of {s}?", "What is the signature of {s}?", "How do I call {s}?", "What arguments does {s} take?"],
+    "signature": ["What are the parameters of {s}?", "What is the signature of {s}?", "How do I call {s}?",
+                  "What arguments does {s} take?"],
 }
 
 def _question(kind:str, subject:str, rng:random.Random) -> str:
-    h = subject[0].lower() + subject[1:] if subject[:2].isalpha() and not subject[:2].isupper() else subject  # "Lambdas" -> "lambdas"
+    "A question about `subject` in one of its kind's phrasings (a capitalised word is lowered: 'Lambdas' -> 'lambdas')."
+    lowered = subject[:2].isalpha() and not subject[:2].isupper()
+    h = subject[0].lower() + subject[1:] if lowered else subject
     return rng.choice(PHRASINGS[kind]).format(s=subject, h=h)
 
 # %% ../nbs/10_finetune.ipynb #37e8a28e
@@ -99,12 +111,23 @@ def fit_answer(tokenizer, # has the chat tokens
                context_length:int, # the model's context
                max_sentences:int=2, # keep at most this many sentences
               ) -> str|None:
-    "The longest answer of whole sentences (at most `max_sentences`) whose training pair fits the context; None if none does."
+    "The longest answer of whole sentences (at most `max_sentences`) whose training pair fits; None if none does."
     for n in range(min(max_sentences, len(answer)), 0, -1):
         text = " ".join(answer[:n])
         x, _ = training_pair(tokenizer, [{"role": "user", "content": question}, {"role": "assistant", "content": text}])
-        if len(x) <= context_length: return text
+        if len(x) <= context_length:
+            return text
     return None
+
+def _facts(documents:list) -> list[tuple[str, str, list[str]]]:
+    "The facts of every topic and docstring document."
+    facts = []
+    for doc in documents:
+        if doc.source == "topics":
+            facts += topic_facts(doc)
+        elif doc.source == "docstring":
+            facts += docstring_facts(doc)
+    return facts
 
 def instruction_examples(documents:list, # picaboo Documents: the embedded corpus (`default_documents()`)
                          tokenizer, # has the chat tokens
@@ -112,22 +135,23 @@ def instruction_examples(documents:list, # picaboo Documents: the embedded corpu
                          max_sentences:int=2, # answers keep at most this many sentences
                          seed:int=0, # seed of the question phrasings
                         ) -> tuple[list[dict], dict]:
-    "Question/answer conversations made from the corpus, deduplicated and fitted to the context; and counts of what was dropped."
-    rng, facts = random.Random(seed), []
-    for doc in documents:
-        if doc.source == "topics": facts += topic_facts(doc)
-        elif doc.source == "docstring": facts += docstring_facts(doc)
+    "Question/answer conversations from the corpus, deduplicated and fitted to the context; counts of what was dropped."
+    rng, facts = random.Random(seed), _facts(documents)
     examples, seen = [], set()
     counts = dict(facts=len(facts), duplicates=0, shortened=0, too_long=0)
     for kind, subject, answer in facts:
         question = _question(kind, subject, rng)
-        if question in seen: counts["duplicates"] += 1; continue
+        if question in seen:
+            counts["duplicates"] += 1
+            continue
         seen.add(question)
         text = fit_answer(tokenizer, question, answer, context_length, max_sentences)
-        if text is None: counts["too_long"] += 1; continue
+        if text is None:
+            counts["too_long"] += 1
+            continue
         counts["shortened"] += text != " ".join(answer[:max_sentences])
-        examples.append({"kind": kind, "subject": subject, "messages": [
-            {"role": "user", "content": question}, {"role": "assistant", "content": text}]})
+        messages = [{"role": "user", "content": question}, {"role": "assistant", "content": text}]
+        examples.append({"kind": kind, "subject": subject, "messages": messages})
     return examples, {**counts, "examples": len(examples)}
 
 # %% ../nbs/10_finetune.ipynb #ccb53228
@@ -136,15 +160,18 @@ def split_examples(examples:list[dict], # from instruction_examples
                    seed:int=0, # seed of the choice
                   ) -> tuple[list[dict], list[dict]]:
     "(train, val): a seeded random choice of whole subjects for validation, so no held-out fact is trained on."
-    if not 0 < val_fraction < 1: raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
     subjects = sorted({e["subject"] for e in examples})
-    if len(subjects) < 2: raise ValueError(f"cannot split {len(subjects)} subject(s): need at least 2")
+    if len(subjects) < 2:
+        raise ValueError(f"cannot split {len(subjects)} subject(s): need at least 2")
     val = set(random.Random(seed).sample(subjects, max(1, round(len(subjects) * val_fraction))))
     return [e for e in examples if e["subject"] not in val], [e for e in examples if e["subject"] in val]
 
 # %% ../nbs/10_finetune.ipynb #97b606fc
-SYSTEM_PROMPTS = ("You answer questions about Python.", "You are a helpful assistant.", "Answer in one sentence.",
-                  "You are picaboo, a small model that has read Python's documentation.")  # the system prompts fine-tuning shows
+SYSTEM_PROMPTS = (  # the system prompts fine-tuning shows
+    "You answer questions about Python.", "You are a helpful assistant.", "Answer in one sentence.",
+    "You are picaboo, a small model that has read Python's documentation.")
 
 def in_context(examples:list[dict], # one-question conversations (from split_examples)
                tokenizer, # has the chat tokens
@@ -154,18 +181,27 @@ def in_context(examples:list[dict], # one-question conversations (from split_exa
                pool:list[dict]|None=None, # where earlier exchanges come from (default: `examples`)
                seed:int=0, # seed of the choices
               ) -> list[dict]:
-    "The conversations with some context, as in a chat: a system prompt, an earlier exchange (only where they still fit)."
+    "The conversations with some context, as in a chat: a system prompt, an earlier exchange (where they still fit)."
     rng, pool, out = random.Random(seed), pool or examples, []
-    fits = lambda msgs: len(training_pair(tokenizer, msgs)[0]) <= context_length
+
+    def fits(messages):
+        return len(training_pair(tokenizer, messages)[0]) <= context_length
+
     for e in examples:
         msgs = e["messages"]
-        if rng.random() < follow_up_share and fits(longer := pool[rng.randrange(len(pool))]["messages"] + msgs): msgs = longer
-        if rng.random() < system_share and fits(longer := [{"role": "system", "content": rng.choice(SYSTEM_PROMPTS)}] + msgs): msgs = longer
+        if rng.random() < follow_up_share:
+            longer = pool[rng.randrange(len(pool))]["messages"] + msgs
+            msgs = longer if fits(longer) else msgs
+        if rng.random() < system_share:
+            longer = [{"role": "system", "content": rng.choice(SYSTEM_PROMPTS)}] + msgs
+            msgs = longer if fits(longer) else msgs
         out.append({**e, "messages": msgs})
     return out
 
 # %% ../nbs/10_finetune.ipynb #38a597f5
-def pairs_of(tokenizer, examples:list[dict]) -> list[tuple[list[int], list[int]]]:
+def pairs_of(tokenizer, # has the chat tokens
+             examples:list[dict], # conversations
+            ) -> list[tuple[list[int], list[int]]]:
     "The training pair of each example."
     return [training_pair(tokenizer, e["messages"]) for e in examples]
 
@@ -184,25 +220,39 @@ class ChatBatches:
                  batch_size:int, # pairs per batch
                  seed:int=0, # seed of the draws
                 ):
-        if not pairs: raise ValueError("no training pairs to draw batches from")
-        if batch_size < 1: raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if not pairs:
+            raise ValueError("no training pairs to draw batches from")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.pairs, self.batch_size, self.seed, self.step = pairs, batch_size, seed, 0
         self.generator = torch.Generator().manual_seed(seed)
 
-    def __iter__(self): return self
+    def __iter__(self):
+        return self
+
     def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.randint(len(self.pairs), (self.batch_size,), generator=self.generator).tolist()
         self.step += 1
         return pad_batch([self.pairs[i] for i in idx])
 
-    def state_dict(self) -> dict: return dict(step=self.step, seed=self.seed, generator=self.generator.get_state(), pairs=len(self.pairs), batch_size=self.batch_size)
+    def state_dict(self) -> dict:
+        "Where the draws are: enough to resume them exactly."
+        return dict(step=self.step, seed=self.seed, generator=self.generator.get_state(), pairs=len(self.pairs),
+                    batch_size=self.batch_size)
+
     def load_state_dict(self, state:dict):
+        "Resume the draws saved by `state_dict` (for the same pairs and batch size)."
         for key, value in dict(pairs=len(self.pairs), batch_size=self.batch_size).items():
-            if state[key] != value: raise ValueError(f"cannot resume the batches: saved with {key}={state[key]}, this one has {value}")
-        self.generator.set_state(state["generator"]); self.step, self.seed = state["step"], state["seed"]
+            if state[key] != value:
+                raise ValueError(f"cannot resume the batches: saved with {key}={state[key]}, this one has {value}")
+        self.generator.set_state(state["generator"])
+        self.step, self.seed = state["step"], state["seed"]
 
 # %% ../nbs/10_finetune.ipynb #d284b3dd
-def validation_batches(tokenizer, examples:list[dict], batch_size:int=64) -> list:
+def validation_batches(tokenizer, # has the chat tokens
+                       examples:list[dict], # conversations
+                       batch_size:int=64, # conversations per batch
+                      ) -> list:
     "All `examples` as fixed padded batches, in order."
     pairs = pairs_of(tokenizer, examples)
     return [pad_batch(pairs[i:i + batch_size]) for i in range(0, len(pairs), batch_size)]
@@ -213,22 +263,24 @@ def assistant_loss(model, # a PicabooLM
                    batch_size:int=64, # examples per forward pass
                   ) -> dict:
     "Loss in nats per assistant token (answer text + closing <|end|>) over all `examples`; and the token count."
-    from picaboo.training import evaluate
     r = evaluate(model, validation_batches(tokenizer, examples, batch_size), "cpu", "fp32")
     return {"loss": r["loss"], "tokens": r["tokens"]}
 
 # %% ../nbs/10_finetune.ipynb #d899af28
-def load_for_chat(base:str|Path, # a save_pretrained folder with its tokenizer, or a shipped model's name (e.g. picaboo-tiny)
+def load_for_chat(base:str|Path, # a save_pretrained folder with its tokenizer, or a shipped model's name (picaboo-tiny)
                   seed:int=0, # seed of the new embedding rows (when the chat tokens are added)
                  ):
     "(model, tokenizer) from `base`, with the chat tokens; the new rows are seeded, the global RNG untouched."
-    from picaboo.loading import load_model_and_tokenizer
     model, tok = load_model_and_tokenizer(base)  # a missing folder is a clear error there
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return prepare_for_chat(model, tok)
 
-def reply(model, tokenizer, question:str, max_new_tokens:int=48) -> str:
+def reply(model, # a PicabooLM with the chat tokens
+          tokenizer, # its tokenizer
+          question:str, # one user message
+          max_new_tokens:int=48, # at most this many tokens
+         ) -> str:
     "The model's greedy answer to one user message (`chat` of chapter 09)."
     return chat(model, tokenizer, [{"role": "user", "content": question}], max_new_tokens=max_new_tokens)
 
@@ -247,13 +299,13 @@ def finetune(model, # a PicabooLM prepared for chat (load_for_chat)
              **kwargs, # more TrainerParams fields: tracking, tracking_uri, progress, eval_every...
             ):
     "Supervised fine-tuning with the training chapter's Trainer: loss on assistant tokens only. Returns the Trainer."
-    from picaboo.training import Trainer, TrainerParams
     with tempfile.TemporaryDirectory() as tmp:
         val_batches = validation_batches(tokenizer, val)
-        p = TrainerParams(model=model, tokenizer=tokenizer, train_dataloader=ChatBatches(pairs_of(tokenizer, train), batch_size, seed),
-                          val_dataloader=val_batches, eval_batches=len(val_batches), device="cpu", batch_size=batch_size,
+        p = TrainerParams(model=model, tokenizer=tokenizer, device="cpu", batch_size=batch_size, seed=seed,
+                          train_dataloader=ChatBatches(pairs_of(tokenizer, train), batch_size, seed),
+                          val_dataloader=val_batches, eval_batches=len(val_batches),
                           max_steps=max_steps, max_time=max_time, max_learning_rate=max_learning_rate,
-                          min_learning_rate=max_learning_rate / 10, warmup_steps=warmup_steps, seed=seed, sample_every=0,
+                          min_learning_rate=max_learning_rate / 10, warmup_steps=warmup_steps, sample_every=0,
                           checkpoints_path=str(checkpoints_path or tmp), **{"save_every": 0, "log_every": 50, **kwargs})
         trainer = Trainer(p)
         trainer.train()
@@ -267,99 +319,40 @@ def sample_questions(val:list[dict], # validation conversations
     return [e for kind in PHRASINGS for e in [e for e in val if e["kind"] == kind][:per_kind]]
 
 # %% ../nbs/10_finetune.ipynb #c3668d45
-def instruction_split(tokenizer, context_length:int=128, data_seed:int=0, val_fraction:float=0.1) -> tuple[list, list, dict]:
+def instruction_split(tokenizer, # has the chat tokens
+                      context_length:int=128, # every conversation must fit
+                      data_seed:int=0, # seed of the phrasings, the split and the context added
+                      val_fraction:float=0.1, # share of subjects held out
+                     ) -> tuple[list, list, dict]:
     "(train, val, counts) from the embedded corpus: the data of `picaboo finetune` (and of its card's figures)."
-    from picaboo.data import default_documents
     examples, counts = instruction_examples(default_documents(), tokenizer, context_length, seed=data_seed)
     train, val = split_examples(examples, val_fraction, data_seed)
-    train = in_context(train, tokenizer, context_length, seed=data_seed)  # some with a system prompt or an earlier exchange
+    train = in_context(train, tokenizer, context_length, seed=data_seed)  # some behind a system prompt or an exchange
     return train, val, {**counts, "train": len(train), "val": len(val)}
 
-def chat_like(val:list[dict], tokenizer, context_length:int=128, data_seed:int=0) -> list[dict]:
+def chat_like(val:list[dict], # validation conversations
+              tokenizer, # has the chat tokens
+              context_length:int=128, # every conversation must still fit
+              data_seed:int=0, # seed of the context added
+             ) -> list[dict]:
     "Every validation conversation behind a system prompt and an earlier validation exchange (where they fit)."
     return in_context(val, tokenizer, context_length, 1.0, 1.0, seed=data_seed)
 
-def folder_facts(folder:str|Path) -> dict:
+def folder_facts(folder:str|Path, # a saved model with its tokenizer
+                ) -> dict:
     "What tests/test_models.py checks of every shipped model: parameters, tokenizer files, pretraining-corpus loss."
-    import hashlib
-    from picaboo.cards import checkpoint_metrics
-    from picaboo.loading import load_model_and_tokenizer
     model, tok = load_model_and_tokenizer(folder)
     e = checkpoint_metrics(folder, batches=16, batch_size=16, seed=0)
     sha = {f: hashlib.sha256((Path(folder)/f).read_bytes()).hexdigest() for f in ("encoder.json", "merges.bpe")}
-    return {"non_embedding_params": model.num_params(), "tokenizer": {"vocab_size": tok.vocab_size, "special_tokens": tok.special_tokens, "sha256": sha},
-            "eval": {"batches": 16, "batch_size": 16, "seed": 0, "val_loss": round(e["loss"], 4), "val_bits_per_byte": round(e["bits_per_byte"], 4),
-                     "tokens": e["tokens"], "how": "picaboo.cards.checkpoint_metrics(folder, batches=16, batch_size=16, seed=0): the pretraining corpus"}}
+    how = "picaboo.cards.checkpoint_metrics(folder, batches=16, batch_size=16, seed=0): the pretraining corpus"
+    return {"non_embedding_params": model.num_params(),
+            "tokenizer": {"vocab_size": tok.vocab_size, "special_tokens": tok.special_tokens, "sha256": sha},
+            "eval": {"batches": 16, "batch_size": 16, "seed": 0, "val_loss": round(e["loss"], 4),
+                     "val_bits_per_byte": round(e["bits_per_byte"], 4), "tokens": e["tokens"], "how": how}}
 
 def machine() -> str:
     "The machine in words: OS, CPU count, torch threads, load average."
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads, "
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, "
+            f"{torch.get_num_threads()} torch threads, "
             f"{'CUDA' if torch.cuda.is_available() else 'no GPU'}, load average {load} (1/5/15 min) at the end")
-
-def finetune_command(args:argparse.Namespace) -> int:
-    "Run `picaboo finetune`: tune the base model for chat, save it with its tokenizer and a card.json."
-    flags = {"--max-steps": args.max_steps, "--batch-size": args.batch_size, "--max-time": 1 if args.max_time is None else args.max_time, "--max-learning-rate": args.max_learning_rate}
-    if bad := [f for f, v in flags.items() if v <= 0]: raise ValueError(f"{bad[0]} must be positive, got {flags[bad[0]]}")
-    from picaboo.loading import find_model
-    if Path(args.out).resolve() == find_model(args.base).resolve(): raise ValueError(f"--out {args.out} is the base model's folder: write the tuned model elsewhere")
-    t0 = time.perf_counter()
-    model, tok = load_for_chat(args.base, args.seed)
-    train, val, counts = instruction_split(tok, model.params.context_length, args.data_seed)
-    questions = sample_questions(val)
-    chat_val = chat_like(val, tok, model.params.context_length, args.data_seed)
-    before = {"loss": assistant_loss(model, tok, val), "in_chat": assistant_loss(model, tok, chat_val)["loss"],
-              "answers": [reply(model, tok, e["messages"][0]["content"]) for e in questions]}
-    print(f"{counts['train']} training and {counts['val']} validation conversations; base assistant-token loss {before['loss']['loss']:.3f}", flush=True)
-    t1 = time.perf_counter()
-    trainer = finetune(model, tok, train, val, args.max_steps, args.max_time, args.batch_size, args.max_learning_rate,
-                       args.warmup_steps, args.seed, args.checkpoints, tracking=args.tracking, tracking_uri=args.tracking_uri,
-                       progress=args.progress, eval_every=args.eval_every, run_name=f"finetune {Path(args.out).name}")
-    train_seconds, after, after_in_chat = time.perf_counter() - t1, assistant_loss(model, tok, val), assistant_loss(model, tok, chat_val)["loss"]
-    out = Path(args.out)
-    model.save_pretrained(out); tok.save(out)
-    command = (f"picaboo finetune --base {args.base} --out {args.out} --max-steps {args.max_steps}"
-               + (f" --max-time {args.max_time:g}" if args.max_time else "")
-               + f" --batch-size {args.batch_size} --max-learning-rate {args.max_learning_rate:g} --warmup-steps {args.warmup_steps}"
-               f" --seed {args.seed} --data-seed {args.data_seed}")
-    from picaboo.cards import corpus_manifest
-    m, loss = corpus_manifest(), trainer.history.get("loss", [])
-    card = {"name": out.name, "base": str(args.base), "command": command, "seed": args.seed, "data_seed": args.data_seed,
-            "python": platform.python_version(), "torch": torch.__version__, "machine": machine(),
-            "corpus": {k: m.get(k) for k in ("bytes", "documents", "sha256", "python", "version")},
-            "model": model.params.to_dict(), "all_params": model.num_params(non_embedding=False),
-            "data": counts, "training": {"steps": trainer.step, "stop_reason": trainer.stop_reason, "batch_size": args.batch_size,
-            "max_learning_rate": args.max_learning_rate, "train_seconds_with_evals": round(train_seconds, 1),
-            "command_wall_seconds": round(time.perf_counter() - t0, 1), "train_loss_last50": sum(loss[-50:]) / max(1, len(loss[-50:]))},
-            "val_assistant_loss": {"base": before["loss"]["loss"], "tuned": after["loss"], "tokens": after["tokens"],
-                                   "how": "picaboo.finetune.assistant_loss(model, tok, instruction_split(tok, 128, data_seed)[1]); base = load_for_chat(base, seed)"},
-            "val_assistant_loss_in_chat": {"base": before["in_chat"], "tuned": after_in_chat,
-                                           "how": "the same, on chat_like(val, tok, 128, data_seed): each behind a system prompt and an earlier exchange"},
-            "answers": [{"question": e["messages"][0]["content"], "reference": e["messages"][1]["content"], "base": b,
-                         "tuned": reply(model, tok, e["messages"][0]["content"])} for e, b in zip(questions, before["answers"])],
-            "decoding": "greedy, at most 48 new tokens, stops at <|end|>"}
-    card.update(folder_facts(out))
-    (out/"card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"validation assistant-token loss: base {before['loss']['loss']:.3f} -> tuned {after['loss']:.3f}; "
-          f"{trainer.step} steps in {train_seconds:.0f} s; saved to {out}", flush=True)
-    return 0
-
-def add_cli(subparsers):
-    "Add `picaboo finetune` to the `picaboo` command."
-    p = subparsers.add_parser("finetune", help="fine-tune a base model for chat on questions made from the embedded corpus", description=
-        "Supervised fine-tuning: add the chat tokens to a base model, train it on questions and answers from the embedded corpus.")
-    p.add_argument("--base", default="picaboo-tiny", help="base model: a folder with its tokenizer, or a shipped model's name (default: picaboo-tiny, from models/)")
-    p.add_argument("--out", required=True, help="folder for the tuned model, its tokenizer and card.json")
-    p.add_argument("--max-steps", type=int, default=1000, help="optimizer steps; the cosine schedule ends here (default: 1000)")
-    p.add_argument("--max-time", type=float, default=None, help="stop after this many seconds of training (default: no limit)")
-    p.add_argument("--batch-size", type=int, default=16, help="conversations per step (default: 16)")
-    p.add_argument("--max-learning-rate", type=float, default=1e-3, help="peak learning rate (default: 1e-3)")
-    p.add_argument("--warmup-steps", type=int, default=20, help="linear warmup steps (default: 20)")
-    p.add_argument("--eval-every", type=int, default=100, help="validate every this many steps (default: 100)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the run and of the new token embeddings (default: 0)")
-    p.add_argument("--data-seed", type=int, default=0, help="seed of the question phrasings and the split (default: 0)")
-    p.add_argument("--checkpoints", default=None, help="keep the trainer's checkpoints in this folder (default: discarded)")
-    p.add_argument("--tracking-uri", default=None, help="MLflow store (default: $MLFLOW_TRACKING_URI, else a local store)")
-    p.add_argument("--tracking", action=argparse.BooleanOptionalAction, default=False, help="log the run to MLflow (default: off)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar (default: on)")
-    p.set_defaults(func=finetune_command)

@@ -1,4 +1,4 @@
-"""From next-token logits to text: greedy, temperature, top-k, top-p, min-p, repetition penalty, beam search, a KV cache that is provably the same and much faster, batches, streaming and `picaboo sample`.
+"""From next-token logits to text: the logit processors, a KV-cached loop, beam search, streaming, `picaboo sample`.
 
 Docs: https://picaboo-book.github.io/picaboo/sampling.html.md"""
 
@@ -6,20 +6,17 @@ Docs: https://picaboo-book.github.io/picaboo/sampling.html.md"""
 
 # %% auto #0
 __all__ = ['NEG_INF', 'apply_temperature', 'top_k_filter', 'top_p_filter', 'min_p_filter', 'apply_repetition_penalty',
-           'check_sampling_args', 'process_logits', 'sample_next_token', 'decode', 'generate', 'left_pad',
-           'beam_search', 'encode_prompt', 'stream', 'next_token_entropy', 'add_cli', 'sample_command']
+           'check_sampling_args', 'process_logits', 'sample_next_token', 'generate_tokens', 'generate',
+           'left_pad', 'beam_search', 'encode_prompt', 'stream', 'next_token_entropy']
 
 # %% ../nbs/08_sampling.ipynb #136330e9
-import argparse
 import math
-import sys
 import warnings
-from pathlib import Path
 from typing import Iterator, Sequence
 
 import torch
 
-from .loading import load_model_and_tokenizer
+from .tokenizer import CharTokenizer
 
 # %% ../nbs/08_sampling.ipynb #9ec1eaf8
 NEG_INF = float("-inf")
@@ -28,7 +25,8 @@ def apply_temperature(logits:torch.Tensor, # (..., V) next-token logits
                       temperature:float, # > 0: below 1 sharpens the distribution, above 1 flattens it
                      ) -> torch.Tensor:
     "Divide the logits by `temperature`."
-    if temperature <= 0: raise ValueError(f"temperature must be > 0 here (0 means greedy), got {temperature}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0 here (0 means greedy), got {temperature}")
     return logits / temperature
 
 # %% ../nbs/08_sampling.ipynb #f1c2ac65
@@ -36,7 +34,8 @@ def top_k_filter(logits:torch.Tensor, # (..., V) next-token logits
                  k:int|None, # keep this many of the most likely tokens (None: all)
                 ) -> torch.Tensor:
     "Set every logit below the `k`-th largest of its row to -inf."
-    if k is None or k >= logits.size(-1): return logits
+    if k is None or k >= logits.size(-1):
+        return logits
     kth = torch.topk(logits, int(k), dim=-1).values[..., -1:]  # (..., 1)
     return logits.masked_fill(logits < kth, NEG_INF)
 
@@ -45,7 +44,8 @@ def top_p_filter(logits:torch.Tensor, # (..., V) next-token logits
                  p:float|None, # keep the smallest set of top tokens whose probabilities sum to >= p
                 ) -> torch.Tensor:
     "Nucleus filtering: drop a token when the more likely tokens already hold probability `p`."
-    if p is None or p >= 1.0: return logits
+    if p is None or p >= 1.0:
+        return logits
     sorted_logits, order = torch.sort(logits, dim=-1, descending=True)  # (..., V) each
     probs = sorted_logits.softmax(-1)
     mass_before = probs.cumsum(-1) - probs  # probability of the strictly more likely tokens
@@ -57,7 +57,8 @@ def min_p_filter(logits:torch.Tensor, # (..., V) next-token logits
                  min_p:float|None, # drop tokens less likely than min_p times the most likely one
                 ) -> torch.Tensor:
     "Drop every token whose probability is below `min_p` times the top token's."
-    if not min_p: return logits
+    if not min_p:
+        return logits
     probs = logits.softmax(-1)
     return logits.masked_fill(probs < min_p * probs.amax(-1, keepdim=True), NEG_INF)
 
@@ -66,15 +67,20 @@ def apply_repetition_penalty(logits:torch.Tensor, # (B, V) next-token logits
                              context:torch.Tensor, # (B, T) token ids seen so far
                              penalty:float, # > 1 discourages repeats (CTRL's penalty), 1 does nothing
                             ) -> torch.Tensor:
-    "Make the tokens already in `context` less likely: divide positive logits by `penalty`, multiply negative ones."
-    if penalty == 1.0 or context.numel() == 0: return logits
+    "Make the tokens in `context` less likely: divide positive logits by `penalty`, multiply negative ones."
+    if penalty == 1.0 or context.numel() == 0:
+        return logits
     seen = logits.gather(-1, context)  # (B, T)
     seen = torch.where(seen < 0, seen * penalty, seen / penalty)
     return logits.scatter(-1, context, seen)
 
 # %% ../nbs/08_sampling.ipynb #48ccbb12
-def check_sampling_args(temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
-                        min_p:float|None=None, repetition_penalty:float=1.0):
+def check_sampling_args(temperature:float=1.0, # 0 = greedy, 1 = the model's own distribution
+                        top_k:int|None=None, # a positive whole number, or None
+                        top_p:float|None=None, # in (0, 1], or None
+                        min_p:float|None=None, # in [0, 1], or None
+                        repetition_penalty:float=1.0, # > 0
+                       ):
     "Raise a `ValueError` that says what would be right for any sampling setting out of range."
     if temperature is None or temperature < 0:
         raise ValueError(f"temperature must be >= 0 (0 = greedy, 1 = the model's own distribution), got {temperature}")
@@ -85,7 +91,8 @@ def check_sampling_args(temperature:float=1.0, top_k:int|None=None, top_p:float|
     if min_p is not None and not 0 <= min_p <= 1:
         raise ValueError(f"min_p must be in [0, 1] (0 keeps every token), got {min_p}")
     if repetition_penalty is None or repetition_penalty <= 0:
-        raise ValueError(f"repetition_penalty must be > 0 (1 = no penalty, 1.1-1.3 is typical), got {repetition_penalty}")
+        raise ValueError(f"repetition_penalty must be > 0 (1 = no penalty, 1.1-1.3 is typical), "
+                         f"got {repetition_penalty}")
 
 def process_logits(logits:torch.Tensor, # (B, V) next-token logits
                    context:torch.Tensor|None=None, # (B, T) ids so far, for the repetition penalty
@@ -94,7 +101,8 @@ def process_logits(logits:torch.Tensor, # (B, V) next-token logits
     "Reshape next-token logits in the usual order: repetition penalty, temperature, top-k, top-p, min-p."
     if repetition_penalty != 1.0 and context is not None:
         logits = apply_repetition_penalty(logits, context, repetition_penalty)
-    if temperature == 0: return logits  # greedy: only the argmax matters
+    if temperature == 0:
+        return logits  # greedy: only the argmax matters
     logits = apply_temperature(logits, temperature)
     return min_p_filter(top_p_filter(top_k_filter(logits, top_k), top_p), min_p)
 
@@ -103,63 +111,88 @@ def sample_next_token(logits:torch.Tensor, # (B, V) processed logits
                       generator:torch.Generator|None=None, # random source, for repeatable sampling
                      ) -> torch.Tensor:
     "Draw one token per row, (B,), from the softmax of `logits` (or take the argmax when `temperature` is 0)."
-    if temperature == 0: return logits.argmax(-1)
+    if temperature == 0:
+        return logits.argmax(-1)
     probs = logits.float().softmax(-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)  # (B,)
 
 # %% ../nbs/08_sampling.ipynb #a8678578
-@torch.inference_mode()
-def decode(model, # a PicabooLM: `params.context_length`, `new_kv_cache`, `forward(idx, kv_cache=, attention_mask=)`
-           idx:torch.Tensor, # (B, T) prompt ids, left-padded when rows differ in length
-           max_new_tokens:int, # how many tokens to generate
-           temperature:float=1.0, top_k:int|None=None, top_p:float|None=None, min_p:float|None=None,
-           repetition_penalty:float=1.0,
-           use_cache:bool=True, # reuse the keys and values of earlier tokens (KV cache)
-           seed:int|None=None, # seed a private random generator: same seed, same tokens
-           attention_mask:torch.Tensor|None=None, # (B, T) 1 = real token, 0 = left padding
-           slide:int|None=None, # when the cache is full, forget this many oldest tokens (default: context // 4)
-          ) -> Iterator[torch.Tensor]:
-    "Yield the next token of every row, (B,), one decoding step at a time."
-    check_sampling_args(temperature, top_k, top_p, min_p, repetition_penalty)
-    if idx.dim() != 2 or idx.size(1) == 0: raise ValueError(f"idx must be (batch, time) with at least one token, got shape {tuple(idx.shape)}")
+def _check_prompt(idx:torch.Tensor, context_length:int, slide:int):
+    "Raise for a prompt that is not (batch, time) or a `slide` outside [1, context]; warn when the prompt is too long."
+    if idx.dim() != 2 or idx.size(1) == 0:
+        raise ValueError(f"idx must be (batch, time) with at least one token, got shape {tuple(idx.shape)}")
+    if not 1 <= slide <= context_length:
+        raise ValueError(f"slide must be in [1, context_length={context_length}], got {slide}")
+    if idx.size(1) > context_length:
+        warnings.warn(f"the prompt has {idx.size(1)} tokens but the context holds {context_length}: "
+                      f"the model sees only the last {context_length}")
+
+def _token_buffer(idx:torch.Tensor, # (B, T) the prompt
+                  max_new_tokens:int, # columns to add
+                  attention_mask:torch.Tensor|None, # (B, T) 1 = real token, 0 = left padding
+                 ) -> tuple[torch.Tensor, torch.Tensor|None]:
+    "The output buffer (B, T + n) holding the prompt, and its attention mask (None when nothing is padded)."
     B, T = idx.shape
-    ctx = model.params.context_length
-    slide = max(1, ctx // 4) if slide is None else slide
-    if not 1 <= slide <= ctx: raise ValueError(f"slide must be in [1, context_length={ctx}], got {slide}")
-    if T > ctx: warnings.warn(f"the prompt has {T} tokens but the context holds {ctx}: the model sees only the last {ctx}")
     tokens = idx.new_empty(B, T + max_new_tokens)  # preallocated: the prompt, then one column per step
     tokens[:, :T] = idx
-    mask = None
-    if attention_mask is not None and not bool(attention_mask.all()):
-        mask = attention_mask.new_ones(B, T + max_new_tokens)
-        mask[:, :T] = attention_mask
-        first_real = attention_mask.argmax(-1, keepdim=True)  # (B, 1) column of each row's first real token
-        tokens[:, :T] = torch.where(attention_mask.bool(), idx, idx.gather(1, first_real))  # pads copy a real token: masked anyway, and invisible to the repetition penalty
+    if attention_mask is None or bool(attention_mask.all()):
+        return tokens, None
+    mask = attention_mask.new_ones(B, T + max_new_tokens)
+    mask[:, :T] = attention_mask
+    first_real = attention_mask.argmax(-1, keepdim=True)  # (B, 1) column of each row's first real token
+    # pads copy a real token: masked anyway, and invisible to the repetition penalty
+    tokens[:, :T] = torch.where(attention_mask.bool(), idx, idx.gather(1, first_real))
+    return tokens, mask
+
+@torch.inference_mode()
+def generate_tokens(model, # a PicabooLM (`params.context_length`, `new_kv_cache`, `forward` with a cache and a mask)
+                    idx:torch.Tensor, # (B, T) prompt ids, left-padded when rows differ in length
+                    max_new_tokens:int, # how many tokens to generate
+                    temperature:float=1.0, top_k:int|None=None, top_p:float|None=None, min_p:float|None=None,
+                    repetition_penalty:float=1.0,
+                    use_cache:bool=True, # reuse the keys and values of earlier tokens (KV cache)
+                    seed:int|None=None, # seed a private random generator: same seed, same tokens
+                    attention_mask:torch.Tensor|None=None, # (B, T) 1 = real token, 0 = left padding
+                    slide:int|None=None, # when the cache is full, forget this many oldest tokens (default: context//4)
+                   ) -> Iterator[torch.Tensor]:
+    "Yield the next token id of every row, (B,), one decoding step at a time."
+    check_sampling_args(temperature, top_k, top_p, min_p, repetition_penalty)
+    ctx = model.params.context_length
+    slide = max(1, ctx // 4) if slide is None else slide
+    _check_prompt(idx, ctx, slide)
+    B, T = idx.shape
+    tokens, mask = _token_buffer(idx, max_new_tokens, attention_mask)
     generator = None if seed is None else torch.Generator(idx.device).manual_seed(seed)
     keep = ctx - slide + 1 if use_cache else ctx  # window length after a slide
-    window_mask = lambda a, b: None if mask is None else mask[:, a:b]
+
+    def window_mask(a, b):
+        return None if mask is None else mask[:, a:b]
+
     was_training = model.training
     model.eval()
     try:
-        start, cache = max(0, T - ctx), (model.new_kv_cache(B) if use_cache else None)
+        start = max(0, T - ctx)
+        cache = model.new_kv_cache(B) if use_cache else None
         logits = model(tokens[:, start:T], kv_cache=cache, attention_mask=window_mask(start, T))  # prefill
         for t in range(T, T + max_new_tokens):
-            if t > T:  # feed the token chosen last step
-                if use_cache and cache.length < ctx:
-                    logits = model(tokens[:, t-1:t], kv_cache=cache, attention_mask=window_mask(start, t))  # (B, 1, V)
-                else:  # no cache, or a full one: run the window that ends at the newest token
-                    start = max(0, t - keep)
-                    if use_cache: cache.reset()  # keeps its memory
-                    logits = model(tokens[:, start:t], kv_cache=cache, attention_mask=window_mask(start, t))
-            next_logits = process_logits(logits[:, -1], tokens[:, :t], temperature, top_k, top_p, min_p, repetition_penalty)
-            nxt = sample_next_token(next_logits, temperature, generator)  # (B,)
-            tokens[:, t] = nxt
-            yield nxt
-    finally: model.train(was_training)
+            if t > T and use_cache and cache.length < ctx:  # feed the token chosen last step
+                logits = model(tokens[:, t-1:t], kv_cache=cache, attention_mask=window_mask(start, t))  # (B, 1, V)
+            elif t > T:  # no cache, or a full one: run the window that ends at the newest token
+                start = max(0, t - keep)
+                if use_cache:
+                    cache.reset()  # keeps its memory
+                logits = model(tokens[:, start:t], kv_cache=cache, attention_mask=window_mask(start, t))
+            next_logits = process_logits(logits[:, -1], tokens[:, :t], temperature, top_k, top_p, min_p,
+                                         repetition_penalty)
+            next_ids = sample_next_token(next_logits, temperature, generator)  # (B,)
+            tokens[:, t] = next_ids
+            yield next_ids
+    finally:
+        model.train(was_training)
 
 # %% ../nbs/08_sampling.ipynb #58541358
 def generate(model, # a PicabooLM
-             idx:torch.Tensor, # (B, T) prompt ids (left-padded, with `attention_mask`, for prompts of different lengths)
+             idx:torch.Tensor, # (B, T) prompt ids (left-padded, with `attention_mask`, for prompts of unequal lengths)
              max_new_tokens:int, # at most this many new tokens
              temperature:float=1.0, # 0 = greedy; below 1 sharper, above 1 flatter
              top_k:int|None=None, # sample only from the k most likely tokens
@@ -174,34 +207,59 @@ def generate(model, # a PicabooLM
              slide:int|None=None, # tokens dropped when a cached generation outgrows the context
             ) -> torch.Tensor:
     "Extend `idx` by up to `max_new_tokens` tokens: (B, T + n), with n < max_new_tokens only when every row stopped."
-    if max_new_tokens < 0: raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
     stop = torch.tensor(list(stop_tokens), dtype=idx.dtype, device=idx.device)
     pad = pad_id if pad_id is not None else (int(stop[0]) if len(stop) else 0)
     finished = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
-    steps, new = decode(model, idx, max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty,
-                        use_cache, seed, attention_mask, slide), []
-    for nxt in steps:
+    steps = generate_tokens(model, idx, max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty,
+                            use_cache, seed, attention_mask, slide)
+    new = []
+    for next_ids in steps:
         if len(stop):
-            nxt = nxt.masked_fill(finished, pad)
-            finished |= torch.isin(nxt, stop)
-        new.append(nxt)
-        if len(stop) and bool(finished.all()): break
+            next_ids = next_ids.masked_fill(finished, pad)
+            finished |= torch.isin(next_ids, stop)
+        new.append(next_ids)
+        if len(stop) and bool(finished.all()):
+            break
     steps.close()
     return torch.cat([idx, torch.stack(new, 1)], 1) if new else idx.clone()
 
 # %% ../nbs/08_sampling.ipynb #fd9d23a2
 def left_pad(prompts:Sequence[Sequence[int]], # token ids, one list per prompt
              pad_id:int=0, # fills the left of the shorter prompts (masked out: any id works)
-             device=None,
+             device=None, # where to put the tensors (default: CPU)
             ) -> tuple[torch.Tensor, torch.Tensor]:
     "Stack prompts of different lengths into ids (B, T) and an attention mask (B, T), padding on the left."
-    if not prompts or min(len(p) for p in prompts) == 0: raise ValueError("left_pad needs at least one prompt, and no empty prompt")
+    if not prompts or min(len(p) for p in prompts) == 0:
+        raise ValueError("left_pad needs at least one prompt, and no empty prompt")
     T = max(len(p) for p in prompts)
     idx = torch.tensor([[pad_id] * (T - len(p)) + list(p) for p in prompts], dtype=torch.long, device=device)  # (B, T)
     mask = torch.tensor([[0] * (T - len(p)) + [1] * len(p) for p in prompts], dtype=torch.long, device=device)  # (B, T)
     return idx, mask
 
 # %% ../nbs/08_sampling.ipynb #1993f918
+def _extend_beams(scores:torch.Tensor, # (nb,) log-probabilities of the current beams
+                  logits:torch.Tensor, # (nb, V) their next-token logits
+                  num_beams:int, # beams to keep
+                  stop:set, # stop token ids
+                 ) -> tuple[list, list, list, list]:
+    "The best one-token extensions: (rows, tokens, scores) of beams that go on; (score, row, token) of those that stop."
+    cand = (scores[:, None] + logits.float().log_softmax(-1)).flatten()  # (nb * V,) every one-token extension
+    top_scores, top = cand.topk(min(2 * num_beams, cand.numel()))  # enough to refill after stops
+    rows, toks, kept, stopped = [], [], [], []
+    for s, i in zip(top_scores.tolist(), top.tolist()):
+        row, tok = divmod(i, logits.size(-1))
+        if tok in stop:
+            stopped.append((s, row, tok))
+        else:
+            rows.append(row)
+            toks.append(tok)
+            kept.append(s)
+        if len(rows) == num_beams:
+            break
+    return rows, toks, kept, stopped
+
 @torch.inference_mode()
 def beam_search(model, # a PicabooLM
                 idx:torch.Tensor, # (1, T) one prompt
@@ -212,8 +270,10 @@ def beam_search(model, # a PicabooLM
                 use_cache:bool=True, # share a KV cache between the beams (when the text fits the context)
                ) -> tuple[torch.Tensor, float]:
     "The best continuation `num_beams` hypotheses find: its ids (1, T + n) and its length-normalised log-probability."
-    if idx.dim() != 2 or idx.size(0) != 1: raise ValueError(f"beam_search takes one prompt of shape (1, T), got {tuple(idx.shape)}")
-    if num_beams < 1: raise ValueError(f"num_beams must be >= 1, got {num_beams}")
+    if idx.dim() != 2 or idx.size(0) != 1:
+        raise ValueError(f"beam_search takes one prompt of shape (1, T), got {tuple(idx.shape)}")
+    if num_beams < 1:
+        raise ValueError(f"num_beams must be >= 1, got {num_beams}")
     ctx, T, stop = model.params.context_length, idx.size(1), set(stop_tokens)
     use_cache = use_cache and T + max_new_tokens - 1 <= ctx
     cache = model.new_kv_cache(1) if use_cache else None
@@ -223,20 +283,19 @@ def beam_search(model, # a PicabooLM
     try:
         logits = model(idx[:, -ctx:], kv_cache=cache)[:, -1]  # (1, V)
         for step in range(1, max_new_tokens + 1):
-            cand = (scores[:, None] + logits.float().log_softmax(-1)).flatten()  # (nb * V,) every one-token extension
-            top_scores, top = cand.topk(min(2 * num_beams, cand.numel()))  # enough to refill after stops
-            rows, toks, kept = [], [], []
-            for s, i in zip(top_scores.tolist(), top.tolist()):
-                row, tok = divmod(i, logits.size(-1))
-                if tok in stop: done.append((s / step ** length_penalty, torch.cat([beams[row], beams.new_tensor([tok])])))
-                else: rows.append(row); toks.append(tok); kept.append(s)
-                if len(rows) == num_beams: break
+            rows, toks, kept, stopped = _extend_beams(scores, logits, num_beams, stop)
+            for s, row, tok in stopped:
+                done.append((s / step ** length_penalty, torch.cat([beams[row], beams.new_tensor([tok])])))
             beams = torch.cat([beams[rows], beams.new_tensor(toks)[:, None]], 1)  # (nb, T + step)
             scores = scores.new_tensor(kept)
-            if len(done) >= num_beams or step == max_new_tokens: break
-            if use_cache: logits = model(beams[:, -1:], kv_cache=cache.select(torch.tensor(rows, device=idx.device)))[:, -1]
-            else: logits = model(beams[:, -ctx:])[:, -1]  # (nb, V)
-    finally: model.train(was_training)
+            if len(done) >= num_beams or step == max_new_tokens:
+                break
+            if use_cache:
+                logits = model(beams[:, -1:], kv_cache=cache.select(torch.tensor(rows, device=idx.device)))[:, -1]
+            else:
+                logits = model(beams[:, -ctx:])[:, -1]  # (nb, V)
+    finally:
+        model.train(was_training)
     n = beams.size(1) - T
     done += [(s / max(n, 1) ** length_penalty, b) for s, b in zip(scores.tolist(), beams)]
     score, best = max(done, key=lambda d: d[0])
@@ -248,21 +307,26 @@ def encode_prompt(tokenizer, # a picaboo Tokenizer or CharTokenizer
                  ) -> list[int]:
     "The ids of `prompt`: `[eot_id]` for an empty prompt; unknown characters of a char-level tokenizer are an error."
     if prompt == "":
-        if tokenizer.eot_id is None: raise ValueError("the prompt is empty and the tokenizer has no <|endoftext|> to start from: give a prompt")
+        if tokenizer.eot_id is None:
+            raise ValueError("the prompt is empty and the tokenizer has no <|endoftext|> to start from: give a prompt")
         return [tokenizer.eot_id]
-    from picaboo.tokenizer import CharTokenizer
     if isinstance(tokenizer, CharTokenizer):  # only the characters it was trained on (byte-level BPE encodes anything)
-        if unknown := sorted(set(prompt) - set(tokenizer.encoder)):
-            raise ValueError(f"the prompt has characters this char-level tokenizer does not know: {unknown}; remove or replace them")
+        unknown = sorted(set(prompt) - set(tokenizer.encoder))
+        if unknown:
+            raise ValueError(f"the prompt has characters this char-level tokenizer does not know: {unknown}; "
+                             "remove or replace them")
     return tokenizer.encode(prompt, allowed_special=set(tokenizer.special_tokens))
 
 def _release(text:str, stop_strings:Sequence[str], final:bool=False) -> tuple[str, str, bool]:
     "Split `text` into (safe to show, held back, hit a stop string): keep any tail that may begin a stop string."
     cut = min((i for s in stop_strings if (i := text.find(s)) >= 0), default=-1)
-    if cut >= 0: return text[:cut], "", True
-    if final: return text, "", False
+    if cut >= 0:
+        return text[:cut], "", True
+    if final:
+        return text, "", False
     for n in range(min(len(text), max((len(s) - 1 for s in stop_strings), default=0)), 0, -1):
-        if any(s.startswith(text[-n:]) for s in stop_strings): return text[:-n], text[-n:], False
+        if any(s.startswith(text[-n:]) for s in stop_strings):
+            return text[:-n], text[-n:], False
     return text, "", False
 
 def stream(model, # a PicabooLM
@@ -271,19 +335,24 @@ def stream(model, # a PicabooLM
            max_new_tokens:int=200, # at most this many tokens
            stop_strings:Sequence[str]=(), # stop before the first of these texts (not yielded)
            stop_tokens:Sequence[int]|None=None, # stop before these ids (default: <|endoftext|>)
-           **kwargs, # sampling settings for `decode`: temperature, top_k, top_p, min_p, repetition_penalty, seed, use_cache
+           **kwargs, # for `generate_tokens`: temperature, top_k, top_p, min_p, repetition_penalty, seed, use_cache
           ) -> Iterator[str]:
     "Yield the continuation of `prompt` piece by piece, each piece complete UTF-8 text."
     idx = torch.tensor([encode_prompt(tokenizer, prompt)], dtype=torch.long, device=model.device)
-    stops = set(stop_tokens if stop_tokens is not None else [tokenizer.eot_id] if tokenizer.eot_id is not None else [])
-    decoder, held = tokenizer.incremental_decoder(), ""
-    for nxt in decode(model, idx, max_new_tokens, **kwargs):
-        if int(nxt[0]) in stops: break
-        text, held, hit = _release(held + decoder.push([int(nxt[0])]), stop_strings)
-        if text: yield text
-        if hit: return
+    if stop_tokens is None:
+        stop_tokens = [tokenizer.eot_id] if tokenizer.eot_id is not None else []
+    stops, decoder, held = set(stop_tokens), tokenizer.incremental_decoder(), ""
+    for next_ids in generate_tokens(model, idx, max_new_tokens, **kwargs):
+        if int(next_ids[0]) in stops:
+            break
+        text, held, hit = _release(held + decoder.push([int(next_ids[0])]), stop_strings)
+        if text:
+            yield text
+        if hit:
+            return
     text, _, _ = _release(held + decoder.flush(), stop_strings, final=True)
-    if text: yield text
+    if text:
+        yield text
 
 # %% ../nbs/08_sampling.ipynb #65f0817b
 @torch.inference_mode()
@@ -296,39 +365,3 @@ def next_token_entropy(model, # a PicabooLM
     logprobs = model(ids[:, -model.params.context_length:])[0].float().log_softmax(-1)  # (T, V)
     model.train(was_training)
     return -(logprobs.exp() * logprobs).sum(-1) / math.log(2)
-
-# %% ../nbs/08_sampling.ipynb #b9ca20b3
-def add_cli(subparsers):
-    "Add `picaboo sample` to the `picaboo` command."
-    p = subparsers.add_parser("sample", help="continue a prompt with a trained model, streaming to the terminal",
-                              description="Continue a prompt with a trained model, streaming the text as it is generated.")
-    p.add_argument("--ckpt", required=True, help="save_pretrained folder (+ tokenizer), training checkpoint, Hugging Face GPT-2 folder, or the name of a model in models/ (e.g. picaboo-tiny)")
-    p.add_argument("--prompt", default="", help="text to continue (default: empty, a new document)")
-    p.add_argument("--max-new-tokens", type=int, default=200, help="at most this many tokens (default 200)")
-    p.add_argument("--temperature", type=float, default=1.0, help="0 = greedy; below 1 safer, above 1 wilder (default 1.0)")
-    p.add_argument("--top-k", type=int, default=None, help="sample from the k most likely tokens")
-    p.add_argument("--top-p", type=float, default=None, help="sample from the nucleus of probability p, in (0, 1]")
-    p.add_argument("--min-p", type=float, default=None, help="drop tokens below min_p times the top token's probability")
-    p.add_argument("--repetition-penalty", type=float, default=1.0, help="> 1 discourages repeats (default 1.0: off)")
-    p.add_argument("--stop", action="append", default=[], metavar="TEXT", help="stop before this text (repeatable)")
-    p.add_argument("--seed", type=int, default=None, help="seed: the same seed prints the same text")
-    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: cpu)")
-    p.add_argument("--no-cache", action="store_true", help="decode without the KV cache (slow; for comparison)")
-    p.set_defaults(func=sample_command)
-
-def sample_command(args:argparse.Namespace) -> int:
-    "Run `picaboo sample`: print the prompt, then the continuation as it is generated."
-    check_sampling_args(args.temperature, args.top_k, args.top_p, args.min_p, args.repetition_penalty)
-    if args.max_new_tokens < 0: raise ValueError(f"--max-new-tokens must be >= 0, got {args.max_new_tokens}")
-    model, tokenizer = load_model_and_tokenizer(args.ckpt, args.device)
-    encode_prompt(tokenizer, args.prompt)  # bad characters fail here, before anything is printed
-    out = sys.stdout
-    out.write(args.prompt); out.flush()
-    with warnings.catch_warnings():  # a too-long prompt: one line on stderr, not a warning with a source line
-        warnings.showwarning = lambda message, *a, **k: print(f"picaboo sample: note: {message}", file=sys.stderr)
-        for piece in stream(model, tokenizer, args.prompt, args.max_new_tokens, stop_strings=args.stop,
-                            temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, min_p=args.min_p,
-                            repetition_penalty=args.repetition_penalty, seed=args.seed, use_cache=not args.no_cache):
-            out.write(piece); out.flush()
-    out.write("\n")
-    return 0

@@ -35,3 +35,13 @@ def test_version():
 def test_unknown_command_is_a_usage_error():
     r = run("no-such-command")
     assert r.returncode == 2 and "invalid choice" in r.stderr
+
+def test_import_and_help_do_not_import_torch():
+    "`import picaboo` and `picaboo --help` stay fast: the top-level names and the commands load on first use."
+    probe = ("import sys, contextlib, io, picaboo; from picaboo.cli import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit): main(['--help'])\n"
+             "assert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('picaboo'))\n"
+             "from picaboo import PicabooLM, generate\n"
+             "assert 'torch' in sys.modules and PicabooLM.__module__ == 'picaboo.model'")
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from picaboo.cli_sample import add_cli
 from picaboo.model import PicabooLM, PicabooLMParams
-from picaboo.sampling import add_cli, generate, left_pad, stream
+from picaboo.sampling import generate, left_pad, stream
 from picaboo.tokenizer import ENDOFTEXT, CharTokenizer, Tokenizer
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 20

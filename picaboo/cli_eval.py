@@ -18,6 +18,7 @@ def eval_command(args):
     import torch
     from picaboo import __version__
     from picaboo.evaluation import card_table, plot_cards, report_card
+    from picaboo.finetune import machine
     from picaboo.sampling import find_model, load_model_and_tokenizer
     text = None
     if args.text is not None:
@@ -37,7 +38,7 @@ def eval_command(args):
         f" {flag} {value}" for flag, value in (("--text", args.text), ("--out", args.out), ("--questions", args.questions))
         if value is not None and (flag, value) != ("--questions", 100))
     card = {"model": str(args.ckpt), "command": command, "picaboo": __version__, "python": platform.python_version(),
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), **card}
+            "torch": torch.__version__, "machine": machine(), **card}
     out.mkdir(parents=True, exist_ok=True)
     (out/"report_card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     plot_cards({path.name: card, "untrained": card["untrained"]}, out/"report_card.png")

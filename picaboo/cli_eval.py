@@ -16,6 +16,7 @@ def eval_command(args):
     import platform
 
     import torch
+
     from picaboo import __version__
     from picaboo.evaluation import card_table, plot_cards, report_card
     from picaboo.finetune import machine
@@ -34,9 +35,9 @@ def eval_command(args):
         raise ValueError(f"--text {args.text} is too short: bits per byte needs at least one window of "
                          f"{model.params.context_length + 1} tokens (the model's context + 1), a few hundred bytes")
     card = report_card(model, tokenizer, text, questions=args.questions, progress=args.progress)
+    flags = (("--text", args.text), ("--out", args.out), ("--questions", args.questions))
     command = f"picaboo eval --ckpt {args.ckpt}" + "".join(
-        f" {flag} {value}" for flag, value in (("--text", args.text), ("--out", args.out), ("--questions", args.questions))
-        if value is not None and (flag, value) != ("--questions", 100))
+        f" {flag} {value}" for flag, value in flags if value is not None and (flag, value) != ("--questions", 100))
     card = {"model": str(args.ckpt), "command": command, "picaboo": __version__, "python": platform.python_version(),
             "torch": torch.__version__, "machine": machine(), **card}
     out.mkdir(parents=True, exist_ok=True)
@@ -57,5 +58,6 @@ def add_cli(subparsers):
                                                 "corpus's validation split)")
     p.add_argument("--out", default=None, help="folder for report_card.json and .png (default: next to the model)")
     p.add_argument("--questions", type=int, default=100, help="chat answers scored on each split (default: 100)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bars (default: on)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="progress bars (default: on)")
     p.set_defaults(func=eval_command)

@@ -41,7 +41,8 @@ def text_batches(ids:list[int], # token ids of the text
     "Every non-overlapping window of `ids` as fixed (x, y) batches: each token is predicted exactly once."
     windows = PicabooLMPretrainingDataset(ids, context_length)
     pairs = [windows[i] for i in range(len(windows))]
-    return [tuple(torch.stack(part) for part in zip(*pairs[i:i + batch_size])) for i in range(0, len(pairs), batch_size)]
+    chunks = [pairs[i:i + batch_size] for i in range(0, len(pairs), batch_size)]
+    return [tuple(torch.stack(part) for part in zip(*chunk)) for chunk in chunks]
 
 def bits_per_byte(model, # a PicabooLM
                   tokenizer, # its tokenizer
@@ -69,7 +70,8 @@ def knowledge_facts(documents:list, # Documents of the embedded corpus
     "Each documented member's and language-reference page's first sentence: {kind, name, sentence, document}."
     facts = []
     for doc in documents:
-        found = topic_facts(doc) if doc.source == "topics" else docstring_facts(doc) if doc.source == "docstring" else []
+        reader = {"topics": topic_facts, "docstring": docstring_facts}.get(doc.source)
+        found = reader(doc) if reader else []
         for kind, name, answer in found:
             if kind in ("member", "topic") and answer and len(answer[0]) <= max_chars:
                 facts.append({"kind": kind, "name": name, "sentence": answer[0], "document": doc.title})
@@ -137,7 +139,7 @@ def choice_logprobs(model, # a PicabooLM
                     batch_size:int=64, # sequences per forward pass
                     progress:bool=False, # a progress bar (shown only after 2 s)
                    ) -> list[tuple[float, int]|None]:
-    "(summed log-probability of the continuation given <|endoftext|> + context, its tokens); None where it does not fit."
+    "(log-probability of the continuation after <|endoftext|> + context, its tokens) per pair; None if it does not fit."
     from tqdm import tqdm
     ctx, start = model.params.context_length, [tokenizer.eot_id] if tokenizer.eot_id is not None else []
     encoded = [(start + tokenizer.encode_ordinary(c), tokenizer.encode_ordinary(x)) for c, x in pairs]
@@ -250,7 +252,8 @@ def answer_accuracy(model, tokenizer, # a chat model and its tokenizer
         exact.append(normalise(first_sentence(answer)) == normalise(first_sentence(reference)))
         f1.append(token_f1(answer, reference))
     n = max(len(examples), 1)
-    return {"questions": len(examples), "first_sentence_match": round(sum(exact) / n, 4), "token_f1": round(sum(f1) / n, 4)}
+    return {"questions": len(examples), "first_sentence_match": round(sum(exact) / n, 4),
+            "token_f1": round(sum(f1) / n, 4)}
 
 def unknown_name_answers(model, tokenizer, # a chat model and its tokenizer
                          names:list[str], # names that do not exist (`fake_names`)
@@ -268,7 +271,7 @@ def chat_report(model, tokenizer, documents:list, # a model, its tokenizer, the 
                 seed:int=0, # seed of the sample of questions and of the fake names
                 progress:bool=False,
                ) -> dict|str:
-    "Answer accuracy on the fine-tuning's held-out subjects and on its training subjects, and on names that do not exist."
+    "Answer accuracy on fine-tuning's held-out subjects and on its training subjects, and on names that do not exist."
     if not is_chat_model(tokenizer):
         return "not a chat model"
     examples, _ = instruction_examples(documents, tokenizer, model.params.context_length, seed=data_seed)
@@ -312,7 +315,9 @@ def report_card(model, tokenizer, # the model to grade and its tokenizer
     texts = [text] if text is not None else [d.text for d in held]
     card = grade(model, tokenizer, texts, items, progress)
     card["bits_per_byte"]["text"] = "a file (--text)" if text is not None else "the corpus's validation split"
-    card["answers"] = chat_report(model, tokenizer, documents, questions, progress=progress) if questions else "not measured"
+    card["answers"] = "not measured"
+    if questions:
+        card["answers"] = chat_report(model, tokenizer, documents, questions, progress=progress)
     card["untrained"] = grade(untrained_like(model), tokenizer, texts, items)
     card["seconds"] = round(time.perf_counter() - t0, 1)
     return card
@@ -323,7 +328,8 @@ def card_table(card:dict, # from report_card
               ) -> str:
     "The card as a small table: this model next to an untrained model of the same shape."
     base, floor = card, card["untrained"]
-    rows = [("bits per byte, " + card["bits_per_byte"]["text"], "{:.3f}", lambda c: c["bits_per_byte"]["bits_per_byte"])]
+    bpb = card["bits_per_byte"]
+    rows = [(f"bits per byte, {bpb['text']}", "{:.3f}", lambda c: c["bits_per_byte"]["bits_per_byte"])]
     for split in ("trained", "held-out"):
         items = card["knowledge"]["by"].get(split, {}).get("items", 0)
         label = "trained-on" if split == "trained" else split
@@ -342,7 +348,8 @@ def card_table(card:dict, # from report_card
         lines.append(f"chat answers, {label} ({a['questions']}): first sentence right {a['first_sentence_match']:.0%}, "
                      f"token F1 {a['token_f1']:.2f}")
     u = answers["unknown_names"]
-    lines.append(f"chat answers, names that do not exist ({u['questions']}): says it does not know {u['said_not_found']:.0%}")
+    lines.append(f"chat answers, names that do not exist ({u['questions']}): "
+                 f"says it does not know {u['said_not_found']:.0%}")
     return "\n".join(lines)
 
 # %% ../nbs/11_evaluation.ipynb #966198eb

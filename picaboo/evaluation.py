@@ -313,8 +313,10 @@ def report_card(model, tokenizer, # the model to grade and its tokenizer
     _, held = corpus_split()
     items = knowledge_items(documents, {d.title for d in held}, per_split)
     texts = [text] if text is not None else [d.text for d in held]
-    card = grade(model, tokenizer, texts, items, progress)
-    card["bits_per_byte"]["text"] = "a file (--text)" if text is not None else "the corpus's validation split"
+    card = {"suite": {"items": len(items), "per_split": list(per_split), "seed": 0, "kinds": KINDS,
+                      "held_out_documents": sorted(d.title for d in held)},
+            **grade(model, tokenizer, texts, items, progress)}
+    card["bits_per_byte"]["text"] = "the given text" if text is not None else "the corpus's validation split"
     card["answers"] = "not measured"
     if questions:
         card["answers"] = chat_report(model, tokenizer, documents, questions, progress=progress)

@@ -86,3 +86,14 @@ def test_items_too_long_for_the_context_are_skipped_and_counted():
     scored = sum(v["items"] for k, v in result["by"].items() if "/" not in k)
     assert 0 < result["skipped"] < len(items)
     assert scored + result["skipped"] == len(items)
+
+
+def test_bits_per_byte_on_a_text_file(tmp_path, capsys):
+    text = tmp_path/"text.txt"
+    text.write_text((ROOT/"README.md").read_text(encoding="utf-8")[:4000], encoding="utf-8")
+    assert run_eval("--ckpt", "picaboo-tiny", "--text", str(text), "--out", str(tmp_path), "--questions", "0") == 0
+    card = json.loads((tmp_path/"report_card.json").read_text(encoding="utf-8"))
+    assert card["command"] == f"picaboo eval --ckpt picaboo-tiny --text {text} --out {tmp_path} --questions 0"
+    assert card["bits_per_byte"]["text"] == "the given text" and card["answers"] == "not measured"
+    assert 0.5 < card["bits_per_byte"]["bits_per_byte"] < card["untrained"]["bits_per_byte"]["bits_per_byte"]
+    assert "bits per byte, the given text" in capsys.readouterr().out

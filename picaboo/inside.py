@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# %% ../nbs/07b_inside.ipynb #30d3c6dc
+# %% ../nbs/07b_inside.ipynb #96bf1209
 def single_token_id(tokenizer, # has `encode(text) -> list[int]` and `decode(ids) -> str`
-             text:str, # a string that is one token, e.g. " list" (note the leading space)
-            ) -> int:
+                    text:str, # a string that is one token, e.g. " list" (note the leading space)
+                   ) -> int:
     "The id of `text`, which must encode to exactly one token (the error says what it encodes to)."
     ids = tokenizer.encode(text)
     if len(ids) != 1:

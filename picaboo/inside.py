@@ -49,7 +49,7 @@ def embedding_map(model:nn.Module, # a PicabooLM
     _, _, vh = torch.linalg.svd(centred, full_matrices=False)  # vh: (C, C), principal directions as rows
     return centred @ vh[:2].T  # (N, 2)
 
-# %% ../nbs/07b_inside.ipynb #05913bca
+# %% ../nbs/07b_inside.ipynb #7b28e479
 def previous_token_scores(maps:torch.Tensor, # attention weights (L, B, nh, T, T) from `model.attention_maps`
                          ) -> torch.Tensor:
     "Mean attention of each head on the token just before the query (L, nh); a pure previous-token head scores 1."
@@ -80,7 +80,7 @@ def head_scores(model:nn.Module, # a PicabooLM
                 seed:int=0, # seed of the random tokens
                ) -> dict[str, torch.Tensor]:
     "Previous-token and induction scores of every head, each (num_blocks, num_heads)."
-    repeated = repeated_random_tokens(model.params.vocab_size, length, text_ids.size(0), seed)
+    repeated = repeated_random_tokens(model.params.vocab_size, length, text_ids.size(0), seed).to(text_ids.device)
     return {"previous-token": previous_token_scores(model.attention_maps(text_ids)),
             "induction": induction_scores(model.attention_maps(repeated))}
 

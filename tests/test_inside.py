@@ -64,3 +64,13 @@ def test_single_token_id_names_the_pieces():
     assert tokenizer.decode([single_token_id(tokenizer, " the")]) == " the"
     with pytest.raises(ValueError, match="not one"):
         single_token_id(tokenizer, " antidisestablishmentarianism")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_model_on_the_gpu():
+    model = tiny().to("cuda")
+    idx = torch.randint(0, 2048, (2, 16), device="cuda")
+    scores = head_scores(model, idx, length=8)
+    assert scores["induction"].shape == (2, 4)
+    assert logit_lens(model, idx).device.type == "cuda"
+    assert embedding_map(model, list(range(20))).shape == (20, 2)

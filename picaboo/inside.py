@@ -6,7 +6,8 @@ Docs: https://picaboo-book.github.io/picaboo/inside.html.md"""
 
 # %% auto #0
 __all__ = ['single_token_id', 'nearest_tokens', 'embedding_map', 'previous_token_scores', 'repeated_random_tokens',
-           'induction_scores', 'head_scores', 'plot_head_scores', 'residual_stream', 'logit_lens', 'lens_losses']
+           'induction_scores', 'head_scores', 'plot_head_scores', 'residual_stream', 'logit_lens',
+           'lens_losses']
 
 # %% ../nbs/07b_inside.ipynb #00ef6cea
 import torch

@@ -283,6 +283,8 @@ class PicabooLM(nn.Module):
                        ) -> Path:
         "Save the weights (safetensors) and the shape (config.json) to `directory`, each file atomically."
         directory = Path(directory)
+        for partial in directory.glob(".*.part"):  # what a save killed half-way left (data.atomic_file's names)
+            partial.unlink()
         atomic_write_bytes(directory / WEIGHTS_NAME, safetensors_bytes(saved_state(self), {"format": "pt"}))
         config = {"model_type": "picaboo", **self.params.to_dict()}  # the shape; where it ran is not saved
         atomic_write_bytes(directory / CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode("utf-8"))

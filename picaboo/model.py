@@ -232,19 +232,26 @@ class PicabooLM(nn.Module):
                  top_k:int|None=None, # sample among the k most likely tokens only
                 ) -> torch.Tensor:
         "Continue `idx` by `max_new_tokens` sampled tokens: (B, T + max_new_tokens). The plain loop, no cache."
-        for _ in range(max_new_tokens):
-            context = idx[:, -self.params.context_length:]  # (B, <= context_length): all the model can see
-            logits = self(context)[:, -1, :]  # (B, V): scores of the next token
-            if temperature == 0:
-                next_id = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
-            else:
-                logits = logits / temperature
-                if top_k is not None:
-                    kth_best = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]  # (B, 1)
-                    logits = logits.masked_fill(logits < kth_best, float("-inf"))
-                next_id = torch.multinomial(logits.softmax(dim=-1), num_samples=1)  # (B, 1)
-            idx = torch.cat([idx, next_id], dim=1)  # (B, T + 1)
+        was_training = self.training
+        self.eval()  # no dropout while writing
+        try:
+            for _ in range(max_new_tokens):
+                idx = torch.cat([idx, self._next_token(idx, temperature, top_k)], dim=1)  # (B, T + 1)
+        finally:
+            self.train(was_training)
         return idx
+
+    def _next_token(self, idx, temperature, top_k) -> torch.Tensor:
+        "One more token for each row of `idx`, (B, 1): the most likely (temperature 0) or a sampled one."
+        context = idx[:, -self.params.context_length:]  # (B, <= context_length): all the model can see
+        logits = self(context)[:, -1, :]  # (B, V): scores of the next token
+        if temperature == 0:
+            return logits.argmax(dim=-1, keepdim=True)  # (B, 1)
+        logits = logits / temperature
+        if top_k is not None:
+            kth_best = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]  # (B, 1)
+            logits = logits.masked_fill(logits < kth_best, float("-inf"))
+        return torch.multinomial(logits.softmax(dim=-1), num_samples=1)  # (B, 1)
 
     @torch.no_grad()
     def attention_maps(self, idx:torch.Tensor, # token ids (B, T)

@@ -88,7 +88,10 @@ def test_generate_is_a_plain_sampling_loop():
     assert torch.equal(greedy, step)
     torch.manual_seed(0)
     sampled = m.generate(prompt, max_new_tokens=40, temperature=1.5, top_k=3)  # 44 > context_length 32: cropped
-    assert sampled.shape == (2, 44)
+    assert sampled.shape == (2, 44) and not m.training
+    dropout_model = PicabooLM(PicabooLMParams.preset("tiny", context_length=32, dropout_rate=0.5, device="cpu")).train()
+    first = dropout_model.generate(prompt, max_new_tokens=5, temperature=0)
+    assert dropout_model.training and torch.equal(first, dropout_model.generate(prompt, 5, temperature=0))  # no dropout
     for i in range(4, 30):  # each sampled token was among the 3 best at its step (temperature keeps the order)
         best3 = m(sampled[:, :i])[:, -1].topk(3).indices  # (B, 3)
         assert (best3 == sampled[:, i:i + 1]).any(-1).all()

@@ -20,7 +20,7 @@ def causal_mask(num_queries:int, # T_q: how many query positions (the last ones 
                 num_keys:int,    # T_k: how many key positions (all of the sequence so far)
                 device=None,     # where to build the mask
                ) -> torch.Tensor:
-    "Boolean (T_q, T_k) mask, True where a query may look: query i sits at position T_k - T_q + i and sees keys up to it."
+    "Boolean (T_q, T_k) mask, True where a query may look: query i sits at position T_k - T_q + i, sees keys up to it."
     return torch.ones(num_queries, num_keys, dtype=torch.bool, device=device).tril(diagonal=num_keys - num_queries)
 
 # %% ../nbs/05_attention.ipynb #49ed5f96
@@ -30,7 +30,8 @@ def attention_weights(q:torch.Tensor, # queries (..., T_q, hs)
                      ) -> torch.Tensor:
     "Softmax of the scaled dot products of queries with keys, (..., T_q, T_k); masked scores count as -inf."
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (..., T_q, T_k)
-    if mask is not None: scores = scores.masked_fill(~mask, float("-inf"))
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
     return scores.softmax(dim=-1)
 
 def explicit_attention(q:torch.Tensor, # queries (..., T_q, hs)
@@ -52,7 +53,8 @@ def padded_causal_mask(attention_mask:torch.Tensor, # (B, T_k): 1 for a real tok
     B, Tk = attention_mask.shape
     keep = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T_k)
     causal = causal_mask(num_queries, Tk, attention_mask.device)  # (T_q, T_k)
-    itself = torch.eye(num_queries, Tk, dtype=torch.bool, device=attention_mask.device).roll(Tk - num_queries, dims=1)  # (T_q, T_k)
+    diagonal = torch.eye(num_queries, Tk, dtype=torch.bool, device=attention_mask.device)  # (T_q, T_k)
+    itself = diagonal.roll(Tk - num_queries, dims=1)  # (T_q, T_k): query i is key T_k - T_q + i
     return causal & (keep | itself)  # (B, 1, T_q, T_k)
 
 # %% ../nbs/05_attention.ipynb #42a88cd9
@@ -103,7 +105,8 @@ class KVCache:
         "Store `k`, `v` after the `length` cached positions of `layer`; return that layer's keys and values so far."
         start, end = self.length, self.length + k.size(2)
         if end > self.max_length:
-            raise ValueError(f"KV cache overflow: {start} cached + {k.size(2)} new positions > max_length {self.max_length}; "
+            raise ValueError(f"KV cache overflow: {start} cached + {k.size(2)} new positions > "
+                             f"max_length {self.max_length}; "
                              "crop the cache (`cache.crop(n)`) or the input")
         if self.keys[layer] is None:  # allocate on first use, in the dtype and device the model runs in
             shape = (k.size(0), k.size(1), self.max_length, k.size(3))
@@ -134,7 +137,8 @@ class KVCache:
         self.values = [None if t is None else t.index_select(0, index) for t in self.values]
         return self
 
-    def __repr__(self): return f"KVCache(layers={len(self.keys)}, length={self.length}, max_length={self.max_length})"
+    def __repr__(self):
+        return f"KVCache(layers={len(self.keys)}, length={self.length}, max_length={self.max_length})"
 
 # %% ../nbs/05_attention.ipynb #d38b91f7
 class CausalSelfAttention(nn.Module):
@@ -162,8 +166,10 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, self.num_heads, C // self.num_heads).transpose(1, 2)  # (B, nh, T, hs)
         k = k.view(B, T, self.num_heads, C // self.num_heads).transpose(1, 2)  # (B, nh, T, hs)
         v = v.view(B, T, self.num_heads, C // self.num_heads).transpose(1, 2)  # (B, nh, T, hs)
-        if rope is not None: q, k = apply_rope(q, *rope), apply_rope(k, *rope)
-        if kv_cache is not None: k, v = kv_cache.update(layer, k, v)  # (B, nh, T_k, hs)
+        if rope is not None:
+            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        if kv_cache is not None:
+            k, v = kv_cache.update(layer, k, v)  # (B, nh, T_k, hs)
         Tk, p = k.size(2), (self.dropout_rate if self.training else 0.0)
         if self.explicit:
             y, self.weights = explicit_attention(q, k, v, causal_mask(T, Tk, x.device) if mask is None else mask, p)

@@ -17,8 +17,9 @@ def pick_device(device:str|None=None, # "cuda", "cuda:1", "mps", "cpu"; None or 
     try:
         kind = torch.device(device).type
     except (RuntimeError, TypeError):
-        raise ValueError(f"device {device!r} is not a device name; use 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'") from None
-    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+        raise ValueError(f"device {device!r} is not a device name; use 'cpu', 'cuda', 'cuda:N', 'mps' "
+                         "or 'auto'") from None
+    available = {"cpu": True, "meta": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
     if not available.get(kind, False):
         raise ValueError(f"device {device!r} is not available on this machine; use 'cpu' or 'auto' (the best one here)")
     return str(device)

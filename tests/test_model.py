@@ -1,8 +1,12 @@
-"""PicabooLM beyond the notebook's checks: bf16 safety, torch.compile graph capture, devices, resizing, cache ops."""
+"""PicabooLM beyond the notebook's checks: bf16 safety, torch.compile graph capture, devices, generation, resizing,
+cache ops."""
+import json
+
 import pytest
 import torch
 
 from picaboo.attention import KVCache
+from picaboo.device import pick_device
 from picaboo.model import PicabooLM, PicabooLMParams
 
 ENCODINGS = ["learned", "sinusoidal", "rope"]
@@ -10,7 +14,7 @@ ENCODINGS = ["learned", "sinusoidal", "rope"]
 
 def tiny(**kw):
     torch.manual_seed(0)
-    return PicabooLM(PicabooLMParams.preset("tiny", context_length=32, **kw)).eval()
+    return PicabooLM(PicabooLMParams.preset("tiny", context_length=32, device="cpu", **kw)).eval()
 
 
 @pytest.mark.parametrize("pos_encoding", ENCODINGS)
@@ -53,8 +57,44 @@ def test_device_errors():
         with pytest.raises(ValueError, match="not available"):
             PicabooLM(PicabooLMParams.preset("tiny", device="cuda"))
     assert PicabooLM(PicabooLMParams.preset("tiny", device="auto")).device.type in ("cpu", "cuda", "mps")
-    with pytest.raises(ValueError, match="not a torch device"):
+    with pytest.raises(ValueError, match="not a device name"):
         PicabooLMParams(device="gpu")
+
+
+def test_device_is_placement_not_shape(tmp_path):
+    params = PicabooLMParams.preset("tiny", context_length=32)
+    assert params.device is None and "device" not in params.to_dict()
+    assert params == PicabooLMParams.preset("tiny", context_length=32, device="cpu")  # equal: same shape
+    model = PicabooLM(params)
+    assert model.device.type == pick_device().split(":")[0]  # None: the best device here (CUDA where there is one)
+    assert model.config is model.params  # nanoGPT's name
+    cpu_model = PicabooLM(PicabooLMParams.preset("tiny", context_length=32, device="cpu"))
+    cpu_model.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert "device" not in saved and saved["model_type"] == "picaboo"
+    saved["device"] = "cuda:7"  # an older config.json recorded where the model was trained
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert PicabooLM.from_pretrained(tmp_path, device="cpu").device.type == "cpu"
+
+
+def test_generate_is_a_plain_sampling_loop():
+    m = tiny()
+    prompt = torch.randint(0, 2048, (2, 4))
+    greedy = m.generate(prompt, max_new_tokens=6, temperature=0)
+    assert greedy.shape == (2, 10) and torch.equal(greedy[:, :4], prompt)
+    step = prompt
+    for _ in range(6):  # greedy, by hand: the most likely next token, six times
+        step = torch.cat([step, m(step)[:, -1].argmax(-1, keepdim=True)], 1)
+    assert torch.equal(greedy, step)
+    torch.manual_seed(0)
+    sampled = m.generate(prompt, max_new_tokens=40, temperature=1.5, top_k=3)  # 44 > context_length 32: cropped
+    assert sampled.shape == (2, 44) and not m.training
+    dropout_model = PicabooLM(PicabooLMParams.preset("tiny", context_length=32, dropout_rate=0.5, device="cpu")).train()
+    first = dropout_model.generate(prompt, max_new_tokens=5, temperature=0)
+    assert dropout_model.training and torch.equal(first, dropout_model.generate(prompt, 5, temperature=0))  # no dropout
+    for i in range(4, 30):  # each sampled token was among the 3 best at its step (temperature keeps the order)
+        best3 = m(sampled[:, :i])[:, -1].topk(3).indices  # (B, 3)
+        assert (best3 == sampled[:, i:i + 1]).any(-1).all()
 
 
 def test_params_errors():
@@ -90,7 +130,7 @@ def test_resize_token_embeddings(tmp_path, tie_weights):
     assert (m.lm_head.weight is m.tok_emb.weight) == tie_weights
     torch.testing.assert_close(m(x)[..., :2048], before)
     m.save_pretrained(tmp_path)
-    again = PicabooLM.from_pretrained(tmp_path, vocab_size=2050)
+    again = PicabooLM.from_pretrained(tmp_path, device="cpu", vocab_size=2050)
     torch.testing.assert_close(again(x), m(x))
     with pytest.raises(ValueError, match="grow"):
         m.resize_token_embeddings(100)
@@ -112,7 +152,7 @@ def test_cache_crop_and_select():
 def test_dropout_is_only_active_in_training():
     m = tiny()
     m.params.dropout_rate  # tiny has no dropout; build one that has
-    d = PicabooLM(PicabooLMParams.preset("tiny", dropout_rate=0.5, context_length=32))
+    d = PicabooLM(PicabooLMParams.preset("tiny", dropout_rate=0.5, context_length=32, device="cpu"))
     x = torch.randint(0, 2048, (1, 8))
     d.eval()
     torch.testing.assert_close(d(x), d(x))
@@ -124,7 +164,7 @@ def test_dropout_is_only_active_in_training():
 def test_save_load_round_trip(tmp_path, pos_encoding, tie_weights):
     m = tiny(pos_encoding=pos_encoding, tie_weights=tie_weights)
     m.save_pretrained(tmp_path)
-    again = PicabooLM.from_pretrained(tmp_path)
+    again = PicabooLM.from_pretrained(tmp_path, device="cpu")
     x = torch.randint(0, 2048, (2, 9))
     torch.testing.assert_close(again.eval()(x), m(x))
     assert again.params == m.params
@@ -136,7 +176,7 @@ def test_non_strict_load_keeps_what_matches(tmp_path):
     cfg = tmp_path / "config.json"
     cfg.write_text(cfg.read_text().replace('"num_blocks": 4', '"num_blocks": 5'))
     with pytest.raises(ValueError, match="missing in checkpoint: blocks.4"):
-        PicabooLM.from_pretrained(tmp_path)
-    loose = PicabooLM.from_pretrained(tmp_path, strict=False)
+        PicabooLM.from_pretrained(tmp_path, device="cpu")
+    loose = PicabooLM.from_pretrained(tmp_path, device="cpu", strict=False)
     torch.testing.assert_close(loose.blocks[3].mlp.fc.weight, m.blocks[3].mlp.fc.weight)
     assert loose.params.num_blocks == 5

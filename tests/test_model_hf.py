@@ -23,17 +23,18 @@ def _hf_gpt2(tmp_path, safe_serialization, **overrides):
 def test_from_hf_gpt2_matches_transformers(tmp_path, safe_serialization):
     hf, folder = _hf_gpt2(tmp_path, safe_serialization)
     assert (folder / ("model.safetensors" if safe_serialization else "pytorch_model.bin")).is_file()
-    ours = PicabooLM.from_hf_gpt2(folder).eval()
+    ours = PicabooLM.from_hf_gpt2(folder, device="cpu").eval()
     idx = torch.randint(0, 97, (2, 40))
     with torch.no_grad():
         torch.testing.assert_close(ours(idx), hf(idx).logits, atol=1e-4, rtol=1e-4)
         # from_pretrained recognises a GPT-2 folder too
-        torch.testing.assert_close(PicabooLM.from_pretrained(folder).eval()(idx), hf(idx).logits, atol=1e-4, rtol=1e-4)
+        again = PicabooLM.from_pretrained(folder, device="cpu").eval()
+        torch.testing.assert_close(again(idx), hf(idx).logits, atol=1e-4, rtol=1e-4)
 
 
 def test_from_hf_gpt2_kv_cache_matches(tmp_path):
     hf, folder = _hf_gpt2(tmp_path, True)
-    ours = PicabooLM.from_hf_gpt2(folder).eval()
+    ours = PicabooLM.from_hf_gpt2(folder, device="cpu").eval()
     idx = torch.randint(0, 97, (1, 20))
     with torch.no_grad():
         cache = ours.new_kv_cache(1)
@@ -44,4 +45,14 @@ def test_from_hf_gpt2_kv_cache_matches(tmp_path):
 def test_unsupported_gpt2_variant_is_refused(tmp_path):
     _, folder = _hf_gpt2(tmp_path, True, activation_function="relu")
     with pytest.raises(ValueError, match="activation"):
-        PicabooLM.from_hf_gpt2(folder)
+        PicabooLM.from_hf_gpt2(folder, device="cpu")
+
+
+def test_damaged_weights_are_one_clear_line(tmp_path):
+    _, folder = _hf_gpt2(tmp_path, False)
+    (folder / "pytorch_model.bin").write_bytes(b"not a pickle at all")
+    with pytest.raises(ValueError, match=r"pytorch_model\.bin is damaged or not a weights file .*download it again"):
+        PicabooLM.from_hf_gpt2(folder, device="cpu")
+    torch.save({"wte.weight": [1, 2, 3]}, folder / "pytorch_model.bin")  # loads, but holds no tensors
+    with pytest.raises(ValueError, match="holds no named tensors"):
+        PicabooLM.from_hf_gpt2(folder, device="cpu")

@@ -26,7 +26,11 @@ def _read_texts(paths:list[str], # files, folders, or "-" for standard input
 
 def _cli_train(args) -> int:
     from picaboo.bpe import ENDOFTEXT
+    from picaboo.data import shipped_dir
     from picaboo.tokenizer import CharTokenizer, Tokenizer
+    if Path(args.out).resolve().is_relative_to(shipped_dir().resolve()):
+        raise ValueError(f"--out {args.out} is the book's shipped tokenizer and models ({shipped_dir()}): "
+                         "save your tokenizer somewhere else, e.g. --out my-tokenizer")
     specials = [ENDOFTEXT] if args.special is None else args.special
     tok = CharTokenizer(specials) if args.char else Tokenizer(specials)
     text = "\n\n".join(_read_texts(args.paths, args.recursive))
@@ -40,9 +44,9 @@ def _cli_train(args) -> int:
     return 0
 
 def _cli_encode(args) -> int:
-    from picaboo.data import atomic_write_bytes
+    from picaboo.data import atomic_write_bytes, shipped_dir
     from picaboo.tokenizer import load_tokenizer
-    tok = load_tokenizer(args.tokenizer)
+    tok = load_tokenizer(args.tokenizer or shipped_dir())
     allowed = "all" if args.allowed_special == "all" else set(filter(None, args.allowed_special.split(",")))
     disallowed = () if args.special_as_text else "all"
     texts = _read_texts(args.paths or ["-"], args.recursive)
@@ -55,8 +59,9 @@ def _cli_encode(args) -> int:
     return 0
 
 def _cli_decode(args) -> int:
+    from picaboo.data import shipped_dir
     from picaboo.tokenizer import load_tokenizer
-    tok = load_tokenizer(args.tokenizer)
+    tok = load_tokenizer(args.tokenizer or shipped_dir())
     source = sys.stdin.read() if args.path == "-" else Path(args.path).read_text(encoding="utf-8")
     for n, line in enumerate(source.splitlines(), 1):
         if not all(word.isdigit() for word in line.split()):
@@ -77,7 +82,7 @@ def add_cli(subparsers):
     t.add_argument("paths", nargs="*", help=".txt/.epub files or folders (default: the embedded Python-docs corpus)")
     t.add_argument("--vocab-size", type=int, default=None,
                    help="total vocabulary size, special tokens included (default: 2048; char: all characters)")
-    t.add_argument("--out", default="models", help="folder to save to (default: models)")
+    t.add_argument("--out", default="tokenizer", help="folder to save to (default: ./tokenizer)")
     t.add_argument("--special", action="append", help=f"a special token (repeatable; default: {ENDOFTEXT})")
     t.add_argument("--char", action="store_true", help="a character-level tokenizer instead of BPE")
     t.add_argument("--recursive", action="store_true", help="look into subfolders")
@@ -86,7 +91,8 @@ def add_cli(subparsers):
     t.set_defaults(func=_cli_train)
     e = actions.add_parser("encode", help="print the ids of each document, one line each")
     e.add_argument("paths", nargs="*", help="files or folders, or - for standard input (the default)")
-    e.add_argument("--tokenizer", default="models", help="folder of a saved tokenizer (default: models)")
+    e.add_argument("--tokenizer", default=None,
+                   help="folder of a saved tokenizer (default: the book's shipped tokenizer)")
     e.add_argument("--allowed-special", default="",
                    help='special tokens to recognise: "all" or a comma-separated list (default: none)')
     e.add_argument("--special-as-text", action="store_true",
@@ -97,6 +103,7 @@ def add_cli(subparsers):
     d = actions.add_parser("decode", help="turn lines of ids back into text")
     d.add_argument("path", nargs="?", default="-",
                    help="a file of ids, one document a line, or - for standard input (the default)")
-    d.add_argument("--tokenizer", default="models", help="folder of a saved tokenizer (default: models)")
+    d.add_argument("--tokenizer", default=None,
+                   help="folder of a saved tokenizer (default: the book's shipped tokenizer)")
     d.add_argument("--errors", choices=["replace", "strict"], default="replace", help="for ids that make invalid UTF-8")
     d.set_defaults(func=_cli_decode)

@@ -6,9 +6,9 @@ Docs: https://picaboo-book.github.io/picaboo/data.html.md"""
 
 # %% auto #0
 __all__ = ['DOCSTRING_MODULES', 'CORPUS_VERSION', 'Document', 'cache_root', 'atomic_file', 'atomic_write_bytes',
-           'module_docstrings', 'topic_documents', 'python_documents', 'fresh_python_documents',
-           'default_corpus_dir', 'corpus_text', 'build_default_corpus', 'default_documents',
-           'load_default_corpus', 'plot_document_lengths', 'plot_char_frequencies']
+           'shipped_dir', 'module_docstrings', 'topic_documents', 'python_documents',
+           'fresh_python_documents', 'default_corpus_dir', 'corpus_text', 'build_default_corpus',
+           'default_documents', 'load_default_corpus', 'plot_document_lengths', 'plot_char_frequencies']
 
 # %% ../nbs/01_data.ipynb #4bc7ad34
 import hashlib
@@ -23,6 +23,7 @@ import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,11 @@ def atomic_write_bytes(path:str|Path, data:bytes) -> Path:
     with atomic_file(path) as f:
         f.write(data)
     return Path(path)
+
+# %% ../nbs/01_data.ipynb #330db3a6
+def shipped_dir() -> Path:
+    "The folder of the tokenizer and models the book ships (the package `picaboo.models`, the checkout's models/)."
+    return Path(str(files("picaboo.models")))
 
 # %% ../nbs/01_data.ipynb #31be7d7e
 # quiet, side-effect-free stdlib modules, in corpus order

@@ -1,16 +1,16 @@
 "Exported from the book's notebooks by nbdev: edit the notebook, not this file."
 
-__all__ = ['shipped_model', 'find_model', 'load_model_and_tokenizer']
+__all__ = ['shipped_model_names', 'shipped_model', 'find_model', 'load_model_and_tokenizer']
 
 # %% ../nbs/06a_checkpoints.ipynb #3b413507
 import shutil
 import tempfile
 from pathlib import Path
 
-import picaboo
 from .checkpoint import clean_state_dict, load_checkpoint, tokenizer_from_files
 from .model import PicabooLM, PicabooLMParams
-from .model_files import read_config
+from .data import shipped_dir
+from .model_files import CONFIG_NAME, read_config
 from .tokenizer import Tokenizer, load_tokenizer
 
 def _load_gpt2_tokenizer(folder:Path):
@@ -25,12 +25,17 @@ def _load_gpt2_tokenizer(folder:Path):
         shutil.copy(folder / "merges.txt", Path(d) / "vocab.bpe")
         return Tokenizer.load(d)
 
-def shipped_model(name:str, # a folder under models/, e.g. "picaboo-tiny"
+def shipped_model_names() -> list[str]:
+    "The names of the models the book ships (folders of `picaboo.models` with a config.json)."
+    return sorted(p.name for p in shipped_dir().iterdir() if (p / CONFIG_NAME).is_file())
+
+def shipped_model(name:str, # a model the book ships, e.g. "picaboo-tiny"
                  ) -> Path|None:
-    "models/NAME in the working folder or a folder above it, or in picaboo's own checkout; None if absent."
-    roots = [Path.cwd(), *Path.cwd().parents, Path(picaboo.__file__).resolve().parent.parent]
-    found = [root / "models" / name for root in roots if (root / "models" / name / "config.json").is_file()]
-    return found[0] if found else None
+    "The folder of the shipped model `name` (installed with the package, from the checkout's models/); None if absent."
+    folder = shipped_dir() / name
+    if (folder / CONFIG_NAME).is_file():
+        return folder
+    return None
 
 def find_model(path:str|Path, # a folder or file; a bare name also looks in models/
               ) -> Path:
@@ -40,8 +45,8 @@ def find_model(path:str|Path, # a folder or file; a bare name also looks in mode
         path = shipped_model(path.name) or path  # a shipped model, by name
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}: give a folder written by save_pretrained, a training "
-                                "checkpoint (.pt), a Hugging Face GPT-2 folder, or the name of a model in models/ "
-                                "(e.g. picaboo-tiny)")
+                                "checkpoint (.pt), a Hugging Face GPT-2 folder, or the name of a shipped model "
+                                f"({', '.join(shipped_model_names())})")
     return path
 
 def _from_training_checkpoint(path:Path, device:str):

@@ -97,3 +97,18 @@ def test_bits_per_byte_on_a_text_file(tmp_path, capsys):
     assert card["bits_per_byte"]["text"] == "the given text" and card["answers"] == "not measured"
     assert 0.5 < card["bits_per_byte"]["bits_per_byte"] < card["untrained"]["bits_per_byte"]["bits_per_byte"]
     assert "bits per byte, the given text" in capsys.readouterr().out
+
+
+def test_models_readme_quotes_each_report_card():
+    "models/README.md shows every shipped model's card exactly as `card_table` prints it (one source: the card)."
+    import json
+
+    from picaboo.data import shipped_dir
+    from picaboo.evaluation import card_table
+
+    readme = (shipped_dir() / "README.md").read_text(encoding="utf-8")
+    cards = sorted(shipped_dir().glob("*/report_card.json"))
+    assert cards, "no shipped report cards"
+    for path in cards:
+        table = card_table(json.loads(path.read_text(encoding="utf-8")))
+        assert table in readme, f"models/README.md does not quote {path.parent.name}'s report card; paste:\n{table}"

@@ -1,11 +1,11 @@
 __all__ = ['serve_command', 'add_cli']
 
-# %% ../nbs/12a_serve.ipynb #99293d72
+# %% ../nbs/12a_serve.ipynb #42aec066
 import argparse
 import logging
 import sys
 
-# %% ../nbs/12a_serve.ipynb #8e5ce195
+# %% ../nbs/12a_serve.ipynb #458c4166
 def serve_command(args:argparse.Namespace) -> int:
     "Run `picaboo serve`: load the model, listen on --host:--port, answer until Ctrl-C."
     from picaboo.serve import ChatService, is_loopback, listen, load_served_model, make_app, run_server, served_name
@@ -25,7 +25,8 @@ def serve_command(args:argparse.Namespace) -> int:
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     print(f"picaboo serve: {name} ({model.num_params(False):,} parameters) at {url}/ "
           "(the API under /v1; Ctrl-C stops)", flush=True)
-    run_server(make_app(ChatService(model, tokenizer, name)), sock)
+    service = ChatService(model, tokenizer, name)
+    run_server(make_app(service, local_only=is_loopback(args.host)), sock, service.closing)
     print("picaboo serve: stopped", flush=True)
     return 0
 

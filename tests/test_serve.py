@@ -2,8 +2,9 @@
 `openai` client (streamed and not), the wire format, every bad request, a client that hangs up mid-stream, a
 slow reader beside a second client, a taken port, Ctrl-C, and the chat page in a headless Chromium.
 
-The browser test needs Chromium at /usr/bin/chromium (Debian: `apt-get install chromium`) and Playwright's
-Python package (`pip install playwright`, no browser download); without them it is skipped.
+The browser test needs Chromium at /usr/bin/chromium (Debian: `apt-get install chromium`; elsewhere point
+PICABOO_CHROMIUM at a Chromium or Chrome) and Playwright's Python package (`pip install playwright`, no
+browser download); without them it is skipped.
 Set PICABOO_SCREENSHOT=nbs/images/serve.png to refresh the chapter's screenshot."""
 import http.client
 import json
@@ -24,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("PICABOO_CHROMIUM", "/usr/bin/chromium"))  # another Chromium or Chrome: set this
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUESTION = [{"role": "user", "content": "What does a list comprehension do?"}]
@@ -68,7 +69,8 @@ def reply(model, tokenizer, messages, **settings):
 logging.basicConfig(level=logging.INFO, format="picaboo serve: %(message)s")
 sock = listen("127.0.0.1", 0)
 print(f"picaboo serve: fake at http://127.0.0.1:{sock.getsockname()[1]}/", flush=True)
-run_server(make_app(ChatService(None, Words(), "fake", reply=reply)), sock)
+service = ChatService(None, Words(), "fake", reply=reply)
+run_server(make_app(service), sock, service.closing)
 print("picaboo serve: stopped", flush=True)
 """
 
@@ -220,6 +222,20 @@ def test_a_bad_request_gets_one_line_in_openais_error_shape(server, what):
     assert word in message and "\n" not in message and len(message) < 300, message
 
 
+def test_a_form_post_and_a_rebound_host_name_are_refused(server):
+    body = json.dumps({"messages": QUESTION}).encode()
+    form = urllib.request.Request(f"{server.url}/v1/chat/completions", data=body,
+                                  headers={"Content-Type": "text/plain"})  # what any web page may send
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(form, timeout=30)
+    assert e.value.code == 400 and "Content-Type: application/json" in json.loads(e.value.read())["error"]["message"]
+    port = server.url.rsplit(":", 1)[1]
+    rebound = urllib.request.Request(f"{server.url}/v1/models", headers={"Host": f"evil.example:{port}"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(rebound, timeout=30)
+    assert e.value.code == 403 and "evil.example" in json.loads(e.value.read())["error"]["message"]
+
+
 def test_a_wrong_method_or_path_is_an_openai_error_too(server):
     request = urllib.request.Request(f"{server.url}/v1/chat/completions")  # GET
     with pytest.raises(urllib.error.HTTPError) as e:
@@ -271,31 +287,51 @@ def test_lookup_events_pass_through(fake):
     assert whole["choices"][0]["message"]["picaboo_lookups"] == [{"name": "tuple", "found": "an immutable sequence"}]
 
 
-def test_a_taken_port_is_one_line_and_ctrl_c_ends_cleanly(server):
+def test_a_taken_port_is_one_line(server):
     port = server.url.rsplit(":", 1)[1]
     taken = subprocess.run([sys.executable, "-c", SERVE, "serve", "--port", port], cwd=ROOT, env=ENV,
                            capture_output=True, text=True, timeout=120)
     assert taken.returncode == 2
     assert taken.stderr.splitlines() == [taken.stderr.strip()] and f"cannot listen on 127.0.0.1:{port}" in taken.stderr
-    s = Server(SERVE, "serve", "--port", "0").start()
-    conn, r = open_stream(s.url, {"messages": QUESTION, "max_tokens": 200})  # a stream still open
+
+
+def interrupt(s:Server):
+    "Ctrl-C the server and check that it ends at once, with status 0, 'stopped' and no traceback."
+    s.proc.send_signal(signal.SIGINT)
+    start = time.time()
     try:
-        r.readline()
-        s.proc.send_signal(signal.SIGINT)
         assert s.proc.wait(30) == 0
     finally:
-        conn.close()
         s.stop()
+    assert time.time() - start < 4  # open replies ended at once, not after uvicorn's graceful timeout
     time.sleep(0.2)  # the reader threads see the end of the output
     assert s.stdout[-1] == "picaboo serve: stopped", s.stdout
-    assert not any("Traceback" in line for line in s.stderr), s.stderr
+    assert not any("Traceback" in line or "ERROR" in line for line in s.stderr), s.stderr
+
+
+def test_ctrl_c_ends_the_server_cleanly():
+    interrupt(Server(SERVE, "serve", "--port", "0").start())
+
+
+def test_ctrl_c_ends_open_replies_cleanly():
+    s = Server(FAKE).start()
+    conn, r = open_stream(s.url, {"messages": [{"role": "user", "content": "Go on."}]})  # an endless reply
+    try:
+        for _ in range(3):
+            r.readline()
+        interrupt(s)
+        assert r.read().endswith(b"data: [DONE]\n\n")  # the client got a proper end of stream
+    finally:
+        conn.close()
+    assert "generation stopped" in s.stdout
 
 
 @pytest.fixture(scope="module")
 def browser():
     "Headless Chromium, driven by Playwright; skipped where either is missing."
     if not CHROMIUM.exists():
-        pytest.skip("the browser test needs Chromium at /usr/bin/chromium (Debian: apt-get install chromium)")
+        pytest.skip(f"the browser test needs Chromium at {CHROMIUM} (Debian: apt-get install chromium; "
+                    "or set PICABOO_CHROMIUM)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs `pip install playwright`")
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -1,11 +1,11 @@
 __all__ = ['serve_command', 'add_cli']
 
-# %% ../nbs/12a_serve.ipynb #42aec066
+# %% ../nbs/12a_serve.ipynb #e559ead9
 import argparse
 import logging
 import sys
 
-# %% ../nbs/12a_serve.ipynb #458c4166
+# %% ../nbs/12a_serve.ipynb #7d7476c1
 def serve_command(args:argparse.Namespace) -> int:
     "Run `picaboo serve`: load the model, listen on --host:--port, answer until Ctrl-C."
     from picaboo.serve import ChatService, is_loopback, listen, load_served_model, make_app, run_server, served_name

@@ -11,7 +11,7 @@ __all__ = ['MAX_BODY_BYTES', 'MAX_TOKENS_LIMIT', 'DEFAULT_MAX_TOKENS', 'log', 'S
            'event_stream', 'whole_reply', 'make_app', 'load_served_model', 'served_name', 'listen', 'Server',
            'run_server']
 
-# %% ../nbs/12a_serve.ipynb #72b342b1
+# %% ../nbs/12a_serve.ipynb #3e943562
 import asyncio
 import ipaddress
 import json
@@ -36,7 +36,7 @@ from starlette.routing import Route
 from .chat import CHAT_TOKENS, DEFAULT_CHAT_MODEL, ROLES, chat
 from .loading import load_model_and_tokenizer
 
-# %% ../nbs/12a_serve.ipynb #088427ce
+# %% ../nbs/12a_serve.ipynb #2799e9bc
 def is_loopback(host:str) -> bool:
     "Whether `host` is reachable only from this machine (127.x.x.x, ::1, localhost)."
     if host == "localhost":
@@ -46,7 +46,7 @@ def is_loopback(host:str) -> bool:
     except ValueError:  # a host name: assume the network can reach it
         return False
 
-# %% ../nbs/12a_serve.ipynb #1dfef8a2
+# %% ../nbs/12a_serve.ipynb #671eed34
 MAX_BODY_BYTES = 64 * 1024  # a bigger request body is refused before it is parsed
 MAX_TOKENS_LIMIT = 1024  # the most new tokens one request may ask for
 DEFAULT_MAX_TOKENS = 128  # new tokens when a request does not say
@@ -69,7 +69,7 @@ def error_response(message:str, # one line for the client
     error = {"message": message, "type": kind, "param": None, "code": code}
     return JSONResponse({"error": error}, status_code=status)
 
-# %% ../nbs/12a_serve.ipynb #e152bfd6
+# %% ../nbs/12a_serve.ipynb #c2935e02
 def parse_message(i:int, # its position in `messages`, for the error message
                   message, # one element of the request's `messages`
                  ) -> dict:
@@ -100,7 +100,7 @@ def number_in(body:dict, # the request
         raise RequestError(f"{name} must be a number in [{low}, {high}], got {value!r:.40}")
     return value
 
-# %% ../nbs/12a_serve.ipynb #ee2bcc61
+# %% ../nbs/12a_serve.ipynb #e2e8bded
 @dataclass
 class ChatRequest:
     "A chat completion request that passed every check."
@@ -142,7 +142,7 @@ def parse_chat_request(raw:bytes, # the request body
                        seed=number_in(body, "seed", None, 0, 2**63 - 1, int),
                        stream=body["stream"] if "stream" in body else False)
 
-# %% ../nbs/12a_serve.ipynb #15ef983e
+# %% ../nbs/12a_serve.ipynb #844e1014
 def completion(cid:str, # the id of this completion, "chatcmpl-..."
                model:str, # the served model's name
                text:str, # the whole reply
@@ -179,7 +179,7 @@ def finish_reason(tokenizer, # the served model's tokenizer
     "'length' when the reply used up `max_tokens` (counted by encoding it again), else 'stop'."
     return "length" if len(tokenizer.encode_ordinary(text)) >= max_tokens else "stop"
 
-# %% ../nbs/12a_serve.ipynb #c422a695
+# %% ../nbs/12a_serve.ipynb #1471b15c
 _DONE = object()  # the worker thread's last item
 
 class ChatService:
@@ -243,7 +243,7 @@ class ChatService:
             if not finished:
                 log.info(f"stopped a reply after {count} pieces: the client went away")
 
-# %% ../nbs/12a_serve.ipynb #6fbfe460
+# %% ../nbs/12a_serve.ipynb #a721f2a9
 CHAT_PAGE = r"""<!doctype html>
 <html lang="en">
 <head>
@@ -293,7 +293,7 @@ CHAT_PAGE = r"""<!doctype html>
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
-let history = [];  // the conversation so far: {role, content}, without the system prompt
+let conversation = [];  // the conversation so far: {role, content}, without the system prompt
 let controller = null;  // aborts the reply being streamed
 let model = null;
 
@@ -351,7 +351,7 @@ async function ask(question) {
   const messages = [];
   const system = $("system").value.trim();
   if (system) messages.push({role: "system", content: system});
-  messages.push(...history, {role: "user", content: question});
+  messages.push(...conversation, {role: "user", content: question});
   addMessage("user", "you", question);
   const answer = addMessage("assistant", model || "assistant", "");
   let text = "";
@@ -375,13 +375,13 @@ async function ask(question) {
         answer.textContent = text;
       }
     });
-    history.push({role: "user", content: question});
-    if (text) history.push({role: "assistant", content: text});
+    conversation.push({role: "user", content: question});
+    if (text) conversation.push({role: "assistant", content: text});
   } catch (e) {
     if (e.name === "AbortError") {
       answer.textContent = text + " [stopped]";
-      history.push({role: "user", content: question});
-      if (text) history.push({role: "assistant", content: text});
+      conversation.push({role: "user", content: question});
+      if (text) conversation.push({role: "assistant", content: text});
     } else {
       addMessage("error", "error", e.message);
     }
@@ -407,7 +407,7 @@ $("question").addEventListener("keydown", (event) => {
 });
 $("stop").addEventListener("click", () => controller && controller.abort());
 $("clear").addEventListener("click", () => {
-  history = [];
+  conversation = [];
   $("log").replaceChildren();
 });
 </script>
@@ -415,7 +415,7 @@ $("clear").addEventListener("click", () => {
 </html>
 """
 
-# %% ../nbs/12a_serve.ipynb #c7f93ed5
+# %% ../nbs/12a_serve.ipynb #3f2b2678
 async def read_body(request:Request, # the incoming request
                     limit:int=MAX_BODY_BYTES, # refuse bodies longer than this
                    ) -> bytes:
@@ -465,7 +465,7 @@ async def event_stream(service:ChatService, # the model
     yield sse(completion_chunk(cid, service.name, {}, reason))
     yield SSE_DONE
 
-# %% ../nbs/12a_serve.ipynb #91a20589
+# %% ../nbs/12a_serve.ipynb #8cb749d6
 async def whole_reply(service:ChatService, # the model
                       request:ChatRequest, # the checked request
                       pieces:Iterator, # from service.start
@@ -525,7 +525,7 @@ def make_app(service:ChatService, # the model to serve
               Route("/v1/chat/completions", addressed_here(chat_completions), methods=["POST"])]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
 
-# %% ../nbs/12a_serve.ipynb #b3409454
+# %% ../nbs/12a_serve.ipynb #419e2f28
 def load_served_model(ckpt:str|None=None, # a folder, checkpoint or shipped model's name (default: the chat model)
                       device:str|None=None, # where to run it (default: CPU)
                      ):
@@ -543,7 +543,7 @@ def served_name(ckpt:str|None=None, # as for load_served_model
     "The name clients use for the model at `ckpt`: its folder's (or file's) name."
     return Path(ckpt or DEFAULT_CHAT_MODEL).name.removesuffix(".pt")
 
-# %% ../nbs/12a_serve.ipynb #1a10b73f
+# %% ../nbs/12a_serve.ipynb #b8d86670
 def listen(host:str, # the address to listen on
            port:int, # the port; 0 picks a free one
           ) -> socket.socket:

@@ -371,5 +371,15 @@ def test_the_page_streams_a_reply_and_keeps_the_conversation(browser, server, fa
     page.wait_for_function("document.getElementById('log').dataset.replies === '1'", timeout=30_000)
     assert page.locator(".lookup").text_content() == "looked up tuple: an immutable sequence"
     assert page.locator(".assistant .text").text_content() == "A tuple cannot change."
+    mark = len(fake.output)
+    page.fill("#question", "Go on.")  # an endless reply: it streams until Stop
+    page.press("#question", "Enter")
+    streaming = page.locator(".assistant .text").nth(1)
+    page.wait_for_function("document.querySelectorAll('.assistant .text')[1].textContent.includes('word3 ')")
+    assert page.locator("#stop").is_enabled()  # text is on the page while the reply is still being written
+    page.click("#stop")
+    page.wait_for_function("document.getElementById('log').dataset.replies === '2'", timeout=30_000)
+    assert streaming.text_content().endswith(" [stopped]")
+    fake.wait_for("generation stopped", mark, timeout=10)  # Stop closed the connection, which stopped the model
     assert all(r.url.startswith((server.url, fake.url)) for r in requests), [r.url for r in requests]
     page.close()

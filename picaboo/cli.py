@@ -18,7 +18,7 @@ from . import __version__
 
 # %% ../nbs/11b_cli.ipynb #d414c6f4
 CHAPTER_MODULES = [  # modules that add subcommands, in book order
-    "picaboo.data", "picaboo.tokenizer", "picaboo.training", "picaboo.sampling", "picaboo.chat", "picaboo.finetune", "picaboo.demo"]
+    "picaboo.data", "picaboo.tokenizer", "picaboo.cli_tracking", "picaboo.train_cli", "picaboo.sampling", "picaboo.chat", "picaboo.finetune", "picaboo.demo"]
 
 def _chapter_modules():
     "The chapter modules that exist in this installation and offer `add_cli`."

@@ -1,4 +1,4 @@
-"""Every training run leaves a record (its settings, its curves, its samples and its files) that no crashed or missing server can take away.
+"""Every training run leaves a record (settings, curves, samples, files) that no crashed or missing server can take.
 
 Docs: https://picaboo-book.github.io/picaboo/tracking.html.md"""
 
@@ -6,8 +6,8 @@ Docs: https://picaboo-book.github.io/picaboo/tracking.html.md"""
 
 # %% auto #0
 __all__ = ['MAX_KEY_LENGTH', 'MAX_PARAM_VALUE_LENGTH', 'PARAMS_PER_BATCH', 'METRICS_PER_BATCH', 'DEFAULT_TRACKING_URI',
-           'clean_key', 'flatten_params', 'resolve_tracking_uri', 'FallbackFolder', 'Tracker', 'NullTracker',
-           'start_tracking', 'replay_fallback']
+           'JOURNAL_DIR', 'clean_key', 'flatten_params', 'resolve_tracking_uri', 'FallbackFolder', 'Tracker',
+           'NullTracker', 'start_tracking', 'journal_folder', 'find_journals', 'replay_fallback']
 
 # %% ../nbs/06b_tracking.ipynb #40e0cf7c
 import json
@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
+from .data import atomic_write_bytes, cache_root
+
 # %% ../nbs/06b_tracking.ipynb #0a28cbba
 MAX_KEY_LENGTH = 250          # MLflow's limit on param and metric names (mlflow.utils.validation)
 MAX_PARAM_VALUE_LENGTH = 6000 # MLflow's limit on a param's value
@@ -43,15 +45,19 @@ def flatten_params(config, # a dict or dataclass of settings, possibly nested
                    prefix:str="", # prepended to every key (used when recursing)
                   ) -> dict[str, str]:
     "Flatten a nested config into MLflow params: dotted keys, string values cut to MLflow's length limit."
-    if is_dataclass(config) and not isinstance(config, type): config = asdict(config)
+    if is_dataclass(config) and not isinstance(config, type):
+        config = asdict(config)
     params = {}
     for key, value in config.items():
         key = f"{prefix}.{key}" if prefix else str(key)
-        if is_dataclass(value) and not isinstance(value, type): value = asdict(value)
-        if isinstance(value, Mapping) and value: params.update(flatten_params(value, key))
+        if is_dataclass(value) and not isinstance(value, type):
+            value = asdict(value)
+        if isinstance(value, Mapping) and value:
+            params.update(flatten_params(value, key))
         else:
             value = str(value)
-            if len(value) > MAX_PARAM_VALUE_LENGTH: value = value[:MAX_PARAM_VALUE_LENGTH - 3] + "..."
+            if len(value) > MAX_PARAM_VALUE_LENGTH:
+                value = value[:MAX_PARAM_VALUE_LENGTH - 3] + "..."
             params[clean_key(key)] = value
     return params
 
@@ -64,7 +70,8 @@ def resolve_tracking_uri(uri:str|None=None, # an explicit URI; default: $MLFLOW_
     uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
     if uri.startswith("sqlite:///"):
         path = uri[len("sqlite:///"):]
-        if not os.path.isabs(path): uri = "sqlite:///" + os.path.abspath(path)
+        if not os.path.isabs(path):
+            uri = "sqlite:///" + os.path.abspath(path)
     return uri
 
 def _sqlite_folder(uri:str) -> Path|None:
@@ -75,11 +82,15 @@ def _sqlite_folder(uri:str) -> Path|None:
 def _link_or_copy(src:Path, dst:Path):
     "Snapshot a file or folder at `dst` with hard links (instant, no extra space), copying where links fail."
     def link(s, d):
-        try: os.link(s, d)
-        except OSError: shutil.copy2(s, d)
+        try:
+            os.link(s, d)
+        except OSError:
+            shutil.copy2(s, d)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    if src.is_dir(): shutil.copytree(src, dst, copy_function=link, dirs_exist_ok=True)
-    else: link(src, dst)
+    if src.is_dir():
+        shutil.copytree(src, dst, copy_function=link, dirs_exist_ok=True)
+    else:
+        link(src, dst)
 
 class FallbackFolder:
     "A local journal of what could not be sent to MLflow: params.json, metrics.jsonl, artifacts/, meta.json."
@@ -88,20 +99,22 @@ class FallbackFolder:
     def write_meta(self, **changes):
         self.meta.update(changes)
         self.path.mkdir(parents=True, exist_ok=True)
-        (self.path/"meta.json").write_text(json.dumps(self.meta, indent=1), encoding="utf-8")
+        atomic_write_bytes(self.path/"meta.json", json.dumps(self.meta, indent=1).encode("utf-8"))
 
     def keep(self, op:dict):
         "Append one logging operation to the journal."
-        if not (self.path/"meta.json").exists(): self.write_meta()
+        if not (self.path/"meta.json").exists():
+            self.write_meta()
         if op["kind"] == "params":
             file = self.path/"params.json"
             params = json.loads(file.read_text(encoding="utf-8")) if file.exists() else {}
-            file.write_text(json.dumps({**params, **op["params"]}, indent=1), encoding="utf-8")
+            atomic_write_bytes(file, json.dumps({**params, **op["params"]}, indent=1).encode("utf-8"))
         elif op["kind"] == "metrics":
             with open(self.path/"metrics.jsonl", "a", encoding="utf-8") as f:
                 for key, value, timestamp, step in op["metrics"]:
                     f.write(json.dumps({"key": key, "value": value, "timestamp": timestamp, "step": step}) + "\n")
-        elif op["kind"] == "status": self.write_meta(status=op["status"])
+        elif op["kind"] == "status":
+            self.write_meta(status=op["status"])
         else:  # "file" or "dir": an artifact staged in the tracker's staging folder
             dst = self.path/"artifacts"/(op["artifact_path"] or "")
             _link_or_copy(op["path"], dst/op["path"].name if op["kind"] == "file" else dst)
@@ -115,9 +128,12 @@ def _open_run(client, experiment:str, run_name:str|None, tracking_uri:str):
     if exp is None:
         folder = _sqlite_folder(tracking_uri)
         location = str(folder/"mlruns"/clean_key(experiment).replace("/", "_")) if folder else None
-        try: experiment_id = client.create_experiment(experiment, artifact_location=location)
-        except MlflowException: experiment_id = client.get_experiment_by_name(experiment).experiment_id  # created meanwhile
-    else: experiment_id = exp.experiment_id
+        try:
+            experiment_id = client.create_experiment(experiment, artifact_location=location)
+        except MlflowException:
+            experiment_id = client.get_experiment_by_name(experiment).experiment_id  # created meanwhile
+    else:
+        experiment_id = exp.experiment_id
     return client.create_run(experiment_id, run_name=run_name, tags=resolve_tags())
 
 def _is_refusal(e:Exception) -> bool:
@@ -136,13 +152,18 @@ def _deliver(client, run_id:str, op:dict):
     from mlflow.entities import Metric, Param
     if op["kind"] == "params":
         items = [Param(k, v) for k, v in op["params"].items()]
-        for i in range(0, len(items), PARAMS_PER_BATCH): client.log_batch(run_id, params=items[i:i + PARAMS_PER_BATCH])
+        for i in range(0, len(items), PARAMS_PER_BATCH):
+            client.log_batch(run_id, params=items[i:i + PARAMS_PER_BATCH])
     elif op["kind"] == "metrics":
         items = [Metric(k, v, ts, step) for k, v, ts, step in op["metrics"]]
-        for i in range(0, len(items), METRICS_PER_BATCH): client.log_batch(run_id, metrics=items[i:i + METRICS_PER_BATCH])
-    elif op["kind"] == "file": client.log_artifact(run_id, str(op["path"]), op["artifact_path"])
-    elif op["kind"] == "dir": client.log_artifacts(run_id, str(op["path"]), op["artifact_path"])
-    else: client.set_terminated(run_id, status=op["status"])  # "status": the run's end
+        for i in range(0, len(items), METRICS_PER_BATCH):
+            client.log_batch(run_id, metrics=items[i:i + METRICS_PER_BATCH])
+    elif op["kind"] == "file":
+        client.log_artifact(run_id, str(op["path"]), op["artifact_path"])
+    elif op["kind"] == "dir":
+        client.log_artifacts(run_id, str(op["path"]), op["artifact_path"])
+    else:
+        client.set_terminated(run_id, status=op["status"])  # "status": the run's end
 
 _HTTP_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0"}
 _env_lock, _env_users, _env_set = threading.Lock(), [0], {}
@@ -153,10 +174,12 @@ def _short_http_timeouts(timeout:int, on:bool):
         _env_users[0] += 1 if on else -1
         if on and _env_users[0] == 1:
             for key, value in {**_HTTP_ENV, "MLFLOW_HTTP_REQUEST_TIMEOUT": str(int(timeout))}.items():
-                if key not in os.environ: os.environ[key] = _env_set[key] = value
+                if key not in os.environ:
+                    os.environ[key] = _env_set[key] = value
         elif not on and _env_users[0] == 0:
             for key, value in _env_set.items():
-                if os.environ.get(key) == value: del os.environ[key]
+                if os.environ.get(key) == value:
+                    del os.environ[key]
             _env_set.clear()
 
 # %% ../nbs/06b_tracking.ipynb #77b76158
@@ -166,23 +189,33 @@ class _Sender:
     "The worker-thread half of a Tracker: send queued operations in order; journal them while MLflow is down."
     def _failed(self, e:Exception):
         self._up, self._retry_at = False, time.monotonic() + self.retry_every
-        if self._error is None: self._error = _short_error(e)
+        if self._error is None:
+            self._error = _short_error(e)
 
     def _work(self):
         while not self._abandoned:
-            try: ops = [self._queue.get(timeout=0.2)]
-            except queue.Empty: ops = []
+            try:
+                ops = [self._queue.get(timeout=0.2)]
+            except queue.Empty:
+                ops = []
             while ops and ops[-1] is not _STOP and len(ops) < 1000:  # take what else is waiting, to send it in batches
-                try: ops.append(self._queue.get_nowait())
-                except queue.Empty: break
+                try:
+                    ops.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             stop = bool(ops) and ops[-1] is _STOP
             with self._lock:
                 for op in ops[:-1] if stop else ops:
                     self._pending.append(op)
-                    if not self._up: self.fallback.keep(op); op["kept"] = True
-                if stop: self._pending.append(dict(kind="status", status=self._status))  # close the run last
-            if self._pending and (self._up or stop or time.monotonic() >= self._retry_at): self._send_pending()
-            if stop: return
+                    if not self._up:
+                        self.fallback.keep(op)
+                        op["kept"] = True
+                if stop:
+                    self._pending.append(dict(kind="status", status=self._status))  # close the run last
+            if self._pending and (self._up or stop or time.monotonic() >= self._retry_at):
+                self._send_pending()
+            if stop:
+                return
 
     def _send_pending(self):
         while self._pending and not self._abandoned:
@@ -190,25 +223,33 @@ class _Sender:
             if op["kind"] == "metrics":  # consecutive metric records go in one request
                 while (n < len(self._pending) and self._pending[n]["kind"] == "metrics"
                        and len(op["metrics"]) + len(self._pending[n]["metrics"]) <= METRICS_PER_BATCH):
-                    op = {**op, "metrics": op["metrics"] + self._pending[n]["metrics"]}; n += 1
+                    op = {**op, "metrics": op["metrics"] + self._pending[n]["metrics"]}
+                    n += 1
             try:
-                if self.run_id is None: self._set_run(_open_run(self._client, self.experiment, self.run_name, self.tracking_uri))
+                if self.run_id is None:
+                    self._set_run(_open_run(self._client, self.experiment, self.run_name, self.tracking_uri))
                 _deliver(self._client, self.run_id, op)
             except Exception as e:
                 if self.run_id is not None and _is_refusal(e):  # MLflow said no: retrying will not help
                     with self._lock:
                         self._refused.append(f"{op['kind']}: {_short_error(e)}")
                         for _ in range(n):
-                            op = self._pending.popleft(); self._local_only.append(op)
-                            if not op.get("kept"): self.fallback.keep(op); op["kept"] = True
+                            op = self._pending.popleft()
+                            self._local_only.append(op)
+                            if not op.get("kept"):
+                                self.fallback.keep(op)
+                                op["kept"] = True
                     continue
                 with self._lock:
                     self._failed(e)
                     for p in self._pending:
-                        if not p.get("kept"): self.fallback.keep(p); p["kept"] = True
+                        if not p.get("kept"):
+                            self.fallback.keep(p)
+                            p["kept"] = True
                 return
             with self._lock:
-                for _ in range(n): self._pending.popleft()
+                for _ in range(n):
+                    self._pending.popleft()
                 self._up = True
 
 # %% ../nbs/06b_tracking.ipynb #5f7f023e
@@ -219,12 +260,10 @@ class Tracker(_Sender):
         from mlflow import MlflowClient
         self.tracking_uri, self.experiment, self.run_name, self.run_id = tracking_uri, experiment, run_name, run_id
         self.experiment_id, self.retry_every, self._timeout = None, retry_every, timeout
-        name = clean_key(run_name or "run").replace("/", "_")
-        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{uuid.uuid4().hex[:6]}"
-        folder = Path(fallback_dir) if fallback_dir else Path("mlflow-fallback").absolute()/stamp
+        folder = Path(fallback_dir) if fallback_dir else journal_folder(cache_root()/"tracking")
         self.fallback = FallbackFolder(folder, dict(tracking_uri=tracking_uri, experiment=experiment,
                                                     run_name=run_name, run_id=run_id))
-        self.fallback.path.parent.mkdir(parents=True, exist_ok=True)  # staging beside it: same disk, so hard links work
+        self.fallback.path.parent.mkdir(parents=True, exist_ok=True)  # staging beside it: same disk, hard links work
         self._staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.fallback.path.parent))
         self._queue, self._pending, self._lock = queue.Queue(maxsize=queue_size), deque(), threading.Lock()
         self._local_only, self._refused = [], []  # kept in the fallback folder only: queue overflow, refused by MLflow
@@ -233,10 +272,15 @@ class Tracker(_Sender):
         _short_http_timeouts(timeout, on=True)
         self._client = MlflowClient(tracking_uri)
         try:
-            if run_id is None: run = _open_run(self._client, experiment, run_name, tracking_uri)
-            else: self._client.update_run(run_id, status="RUNNING"); run = self._client.get_run(run_id)
-            self._set_run(run); self._up = True
-        except Exception as e: self._failed(e)
+            if run_id is None:
+                run = _open_run(self._client, experiment, run_name, tracking_uri)
+            else:
+                self._client.update_run(run_id, status="RUNNING")
+                run = self._client.get_run(run_id)
+            self._set_run(run)
+            self._up = True
+        except Exception as e:
+            self._failed(e)
         self._thread = threading.Thread(target=self._work, name="picaboo-mlflow", daemon=True)
         self._thread.start()
         self._warn_once(stacklevel=4)
@@ -269,25 +313,31 @@ class Tracker(_Sender):
     def _log_path(self, src, artifact_path, kind):
         src = Path(src)
         if not (src.is_dir() if kind == "dir" else src.is_file()):
-            raise FileNotFoundError(f"log_artifact{'s' if kind == 'dir' else ''}: no {'folder' if kind == 'dir' else 'file'} {src}")
+            what = "log_artifacts: no folder" if kind == "dir" else "log_artifact: no file"
+            raise FileNotFoundError(f"{what} {src}")
         path = self._stage_path(src.name)
         _link_or_copy(src, path)
         self._submit(dict(kind=kind, path=path, artifact_path=artifact_path))
 
     def _stage_path(self, artifact_file:str) -> Path:
         if artifact_file.startswith("/") or ".." in artifact_file.split("/") or not artifact_file.strip("/"):
-            raise ValueError(f"artifact_file must be a relative path like 'samples/step_100.txt', got {artifact_file!r}")
+            raise ValueError(f"artifact_file must be a relative path like 'samples/step_100.txt', "
+                             f"got {artifact_file!r}")
         self._seq += 1
         path = self._staging/str(self._seq)/posixpath.basename(artifact_file)
         path.parent.mkdir(parents=True)
         return path
 
     def _submit(self, op:dict):
-        if self._summary is not None: raise RuntimeError("this tracker is finished; start a new one with start_tracking()")
+        if self._summary is not None:
+            raise RuntimeError("this tracker is finished; start a new one with start_tracking()")
         self._warn_once(stacklevel=4)
-        try: self._queue.put_nowait(op)
+        try:
+            self._queue.put_nowait(op)
         except queue.Full:  # the worker is behind: keep it locally rather than block training
-            with self._lock: self.fallback.keep(op); self._local_only.append(op)
+            with self._lock:
+                self.fallback.keep(op)
+                self._local_only.append(op)
 
     def _warn_once(self, stacklevel=3):
         if self._error and not self._warned:
@@ -301,27 +351,38 @@ class Tracker(_Sender):
                timeout:float=30.0, # most seconds to wait for the last logs to be sent
               ) -> str:
         "Send what is pending (waiting at most `timeout` s), close the run, and return a one-line summary."
-        if self._summary is not None: return self._summary
+        if self._summary is not None:
+            return self._summary
         self._status, deadline = status, time.monotonic() + timeout
-        try: self._queue.put(_STOP, timeout=timeout)
-        except queue.Full: pass
+        try:
+            self._queue.put(_STOP, timeout=timeout)
+        except queue.Full:
+            pass
         self._thread.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
             if self._thread.is_alive():  # the server is too slow: keep the rest locally, leave the worker behind
                 self._abandoned = True
-                if self._error is None: self._error = f"TimeoutError: not all logs were sent within {timeout:g} s"
+                if self._error is None:
+                    self._error = f"TimeoutError: not all logs were sent within {timeout:g} s"
                 while True:
-                    try: op = self._queue.get_nowait()
-                    except queue.Empty: break
-                    if op is not _STOP: self._pending.append(op)
+                    try:
+                        op = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if op is not _STOP:
+                        self._pending.append(op)
                 for op in self._pending:
-                    if not op.get("kept"): self.fallback.keep(op); op["kept"] = True
+                    if not op.get("kept"):
+                        self.fallback.keep(op)
+                        op["kept"] = True
             left = list(self._pending) + self._local_only
-        if left: self.fallback.write_meta(status=status, error=self._error)
-        elif self.fallback.path.exists(): shutil.rmtree(self.fallback.path)  # everything reached MLflow in the end
+        if left:
+            self.fallback.write_meta(status=status, error=self._error)
+        elif self.fallback.path.exists():
+            shutil.rmtree(self.fallback.path)  # everything reached MLflow in the end
         shutil.rmtree(self._staging, ignore_errors=True)
-        if self.fallback.path.parent.name == "mlflow-fallback" and not any(self.fallback.path.parent.iterdir()):
-            self.fallback.path.parent.rmdir()  # the default folder, empty: leave no trace
+        if self.fallback.path.parent.name == JOURNAL_DIR and not any(self.fallback.path.parent.iterdir()):
+            self.fallback.path.parent.rmdir()  # no journal left: leave no trace
         _short_http_timeouts(self._timeout, on=False)
         self._warn_once(stacklevel=3)
         self._summary = self._describe(status, left)
@@ -334,20 +395,29 @@ class Tracker(_Sender):
             return f"{self.tracking_uri.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
 
     def _describe(self, status:str, left:list) -> str:
-        where = f"MLflow run {self.run_name!r} ({self.run_id})" if self.run_id else f"MLflow run {self.run_name or ''!r} (never created)"
+        if self.run_id:
+            where = f"MLflow run {self.run_name!r} ({self.run_id})"
+        else:
+            where = f"MLflow run {self.run_name or ''!r} (never created)"
         folder = _sqlite_folder(self.tracking_uri)
-        view = (f"; open {self.url}" if self.url else f"; see it with `mlflow ui --backend-store-uri {self.tracking_uri}`"
-                if folder else "")
+        view = ""
+        if self.url:
+            view = f"; open {self.url}"
+        elif folder:
+            view = f"; see it with `mlflow ui --backend-store-uri {self.tracking_uri}`"
         line = f"{where} {status if not left else 'incomplete'} at {self.tracking_uri}{view}"
         if left:
             n = {k: 0 for k in ("params", "metrics", "file", "dir", "status")}
-            for op in left: n[op["kind"]] += len(op[op["kind"]]) if op["kind"] in ("params", "metrics") else 1
+            for op in left:
+                n[op["kind"]] += len(op[op["kind"]]) if op["kind"] in ("params", "metrics") else 1
             what = f"{n['params']} params, {n['metrics']} metric values, {n['file'] + n['dir']} artifacts"
             line += (f". NOT LOGGED ({self._error}): {what}{' and the final status' if n['status'] else ''} "
                      f"are kept in {self.fallback.path}; send them with "
-                     f"`picaboo.tracking.replay_fallback({str(self.fallback.path)!r})` when MLflow is back")
-            if self._refused: line += f"; refused by MLflow: {'; '.join(self._refused[:3])}"
-        elif self._error: line += f". MLflow was unreachable for a while ({self._error}); everything was sent once it came back"
+                     f"`picaboo tracking replay {self.fallback.path}` (or replay_fallback) when MLflow is back")
+            if self._refused:
+                line += f"; refused by MLflow: {'; '.join(self._refused[:3])}"
+        elif self._error:
+            line += f". MLflow was unreachable for a while ({self._error}); everything was sent once it came back"
         return line
 
     def __enter__(self): return self
@@ -372,18 +442,36 @@ class NullTracker:
 def start_tracking(enabled:bool=True, # False: a tracker that does nothing (same methods)
                    experiment:str="picaboo", # MLflow experiment, created if missing
                    run_name:str|None=None, # the run's name (MLflow makes one up if None)
-                   tracking_uri:str|None=None, # default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in the working folder
+                   tracking_uri:str|None=None, # default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here
                    run_id:str|None=None, # continue this run instead of creating one (resumed training)
-                   fallback_dir=None, # where logs go when MLflow fails (default: ./mlflow-fallback/<time>-<name>-<id>)
+                   fallback_dir=None, # the journal of what MLflow did not take (default: in picaboo's cache folder)
                    timeout:int=5, # seconds to wait for each HTTP request to a tracking server
                    retry_every:float=30.0, # seconds between retries while the server is unreachable
                    queue_size:int=10_000, # most operations waiting for the worker thread
                   ) -> Tracker|NullTracker:
     "Open an MLflow run and return a tracker that logs to it without ever stopping training."
-    if not enabled: return NullTracker()
-    if timeout < 1: raise ValueError(f"timeout must be a whole number of seconds >= 1 (MLflow's unit), got {timeout}")
+    if not enabled:
+        return NullTracker()
+    if timeout < 1:
+        raise ValueError(f"timeout must be a whole number of seconds >= 1 (MLflow's unit), got {timeout}")
     return Tracker(resolve_tracking_uri(tracking_uri), experiment, run_name, run_id, fallback_dir,
                    int(timeout), retry_every, queue_size)
+
+# %% ../nbs/06b_tracking.ipynb #701fe796
+JOURNAL_DIR = "tracking-journal"  # the folder, inside a run's folder, that holds its trackers' journals
+
+def journal_folder(run_folder, # the run's own folder (the trainer passes its checkpoints folder)
+                  ) -> Path:
+    "A new journal folder for one tracker: run_folder/tracking-journal/<time>-<random id>."
+    return Path(run_folder)/JOURNAL_DIR/f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+def find_journals(folder, # a journal, a run folder, or any folder above them
+                 ) -> list[Path]:
+    "The journals at or under `folder` (folders holding a meta.json), oldest first."
+    folder = Path(folder)
+    if (folder/"meta.json").is_file():
+        return [folder]
+    return sorted(p.parent for p in folder.rglob(f"{JOURNAL_DIR}/*/meta.json"))
 
 # %% ../nbs/06b_tracking.ipynb #ea57c70b
 def replay_fallback(folder, # a fallback folder written by a tracker
@@ -392,24 +480,32 @@ def replay_fallback(folder, # a fallback folder written by a tracker
     "Send a fallback folder's params, metrics and artifacts to MLflow; returns the run id."
     from mlflow import MlflowClient
     folder = Path(folder)
-    if not (folder/"meta.json").is_file(): raise FileNotFoundError(f"{folder} is not a fallback folder: it has no meta.json")
+    if not (folder/"meta.json").is_file():
+        raise FileNotFoundError(f"{folder} is not a fallback folder: it has no meta.json")
     meta = json.loads((folder/"meta.json").read_text(encoding="utf-8"))
     uri = resolve_tracking_uri(tracking_uri or meta["tracking_uri"])
     client, run_id = MlflowClient(uri), meta.get("run_id")
-    try: run = client.get_run(run_id) if run_id else None
-    except Exception: run = None
+    try:
+        run = client.get_run(run_id) if run_id else None
+    except Exception:
+        run = None
     run = run or _open_run(client, meta["experiment"], meta.get("run_name"), uri)
     run_id = run.info.run_id
     if (folder/"params.json").exists():
         params = json.loads((folder/"params.json").read_text(encoding="utf-8"))
         _deliver(client, run_id, dict(kind="params", params=params))
     if (folder/"metrics.jsonl").exists():
-        rows = [json.loads(l) for l in (folder/"metrics.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
-        have = {(m.key, m.step, m.timestamp) for key in {r["key"] for r in rows} for m in client.get_metric_history(run_id, key)}
-        rows = [(r["key"], r["value"], r["timestamp"], r["step"]) for r in rows if (r["key"], r["step"], r["timestamp"]) not in have]
+        lines = (folder/"metrics.jsonl").read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line) for line in lines if line.strip()]
+        have = set()  # (key, step, timestamp) the run already holds: replaying twice sends nothing twice
+        for key in {r["key"] for r in rows}:
+            have |= {(m.key, m.step, m.timestamp) for m in client.get_metric_history(run_id, key)}
+        rows = [(r["key"], r["value"], r["timestamp"], r["step"]) for r in rows
+                if (r["key"], r["step"], r["timestamp"]) not in have]
         _deliver(client, run_id, dict(kind="metrics", metrics=rows))
-    if (folder/"artifacts").is_dir(): client.log_artifacts(run_id, str(folder/"artifacts"))
+    if (folder/"artifacts").is_dir():
+        client.log_artifacts(run_id, str(folder/"artifacts"))
     client.set_terminated(run_id, status=meta.get("status") or "FINISHED")
     meta.update(run_id=run_id, replayed_to=uri)
-    (folder/"meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    atomic_write_bytes(folder/"meta.json", json.dumps(meta, indent=1).encode("utf-8"))
     return run_id

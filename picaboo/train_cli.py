@@ -20,11 +20,15 @@ from pathlib import Path
 
 import torch
 
+from .batches import RandomWindowSampler, encode_to_bin, meta_path, split_documents, split_tail
+from .checkpoint import tokenizer_files
 from .data import atomic_write_bytes
 from .device import pick_device
 from .distributed import init_distributed
 from .model import PicabooLM, PicabooLMParams
 from .optim import TrainingDiverged
+from .readers import load_documents
+from .tokenizer import load_tokenizer
 from .training import Trainer, TrainerParams
 
 # %% ../nbs/07a_train_cli.ipynb #6c7a9e50
@@ -125,7 +129,6 @@ def resolve_config(given:dict, # flags the user typed (name -> value)
 # %% ../nbs/07a_train_cli.ipynb #c5f8bbb9
 def _fingerprint(path, tokenizer, val_fraction, seed) -> str:
     "A hash of what the token files depend on: the corpus files (names, sizes, times), the tokenizer, the split."
-    from picaboo.checkpoint import tokenizer_files
     h = hashlib.sha256(json.dumps([str(path), val_fraction, seed]).encode())
     for name, data in sorted((tokenizer_files(tokenizer) or {}).items()):
         h.update(name.encode())
@@ -140,7 +143,6 @@ def _fingerprint(path, tokenizer, val_fraction, seed) -> str:
 
 def _is_current(bin_path:Path, fingerprint:str) -> bool:
     "True if `bin_path` was encoded from what `fingerprint` describes."
-    from picaboo.batches import meta_path
     meta = meta_path(bin_path)
     return meta.is_file() and json.loads(meta.read_text(encoding="utf-8")).get("fingerprint") == fingerprint
 
@@ -151,8 +153,6 @@ def prepare_data(path, # a .txt/.epub file or folder (None: the embedded corpus)
                  seed:int=0, # seed of the document split
                 ) -> tuple[Path, Path]:
     "Token files (train.bin, val.bin) for a corpus, encoded only if missing or out of date."
-    from picaboo.batches import encode_to_bin, split_documents, split_tail
-    from picaboo.readers import load_documents
     if path is not None and (Path(path)/"train.bin").is_file():  # already encoded (e.g. by `picaboo data encode`)
         return Path(path)/"train.bin", Path(path)/"val.bin"
     out_dir, fp = Path(out_dir), _fingerprint(path, tokenizer, val_fraction, seed)
@@ -193,8 +193,6 @@ def _report(trainer:Trainer):
 
 def train_command(args:argparse.Namespace) -> int:
     "Run `picaboo train`."
-    from picaboo.batches import RandomWindowSampler
-    from picaboo.tokenizer import load_tokenizer
     given = {k: v for k, v in vars(args).items() if k not in ("func", "command", "config")}
     cfg = resolve_config(given, getattr(args, "config", None))
     d, t = cfg["data"], cfg["trainer"]

@@ -1,4 +1,4 @@
-"""The seed README's training flow, end to end on the embedded corpus at a tiny size (and tracked in MLflow)."""
+"""Training with a DataLoader, a hand-made optimizer and loss_fn, end to end on the embedded corpus (tracked in MLflow)."""
 import warnings
 from pathlib import Path
 
@@ -16,17 +16,17 @@ from picaboo.training import Trainer, TrainerParams, configure_adamw_optimizer
 MODELS = Path(__file__).resolve().parents[1]/"models"
 
 
-def test_seed_readme_training_flow(tmp_path, monkeypatch):
+def test_dataloader_training_flow(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # checkpoints/ and MLflow's local store land here
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    # Prepare tokenizer and data (the seed read datasets/combined.txt; we use the embedded corpus, cut short)
+    # Prepare tokenizer and data: the embedded corpus, cut short
     tokenizer = Tokenizer.load(MODELS)
     text = load_default_corpus()[:60_000]
     ids = tokenizer.encode(text)
 
     context_len = 64
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the seed's misspelt name still works
+        warnings.simplefilter("ignore", DeprecationWarning)  # the old misspelt name still works
         train_dataset = PicabooLMPretainingDataset(ids, context_size=context_len)
     train_loader = DataLoader(train_dataset, batch_size=8, shuffle=True, drop_last=True)
     val_loader = DataLoader(train_dataset, batch_size=8, shuffle=False, drop_last=True)

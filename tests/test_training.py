@@ -113,3 +113,25 @@ def test_resumed_run_continues_its_mlflow_run(tmp_path, monkeypatch):
     assert second.run_id == first.run_id
     client = MlflowClient(f"sqlite:///{tmp_path/'mlflow.db'}")
     assert [m.step for m in client.get_metric_history(first.run_id, "train_loss")] == [1, 2, 3, 4]
+
+
+def test_training_goes_on_without_its_tracking_server(tmp_path, capsys):
+    "No server at the tracking URI: training finishes, and every metric waits in the run's own journal."
+    import json, socket
+    import numpy as np
+    from picaboo.batches import RandomWindowSampler
+    from picaboo.tracking import find_journals
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"  # free now, and nobody will listen there
+    data = np.random.default_rng(0).integers(0, 64, 5_000).astype(np.uint16)
+    model = PicabooLM(PicabooLMParams.preset("tiny", vocab_size=64, context_length=16, num_blocks=1))
+    t = Trainer(TrainerParams(model=model, train_dataloader=RandomWindowSampler(data, 2, 16), max_steps=3, log_every=1,
+                              progress=False, checkpoints_path=str(tmp_path/"ck"), tracking_uri=url))
+    with pytest.warns(RuntimeWarning, match="MLflow tracking"):
+        t.train()
+    assert t.step == 3 and "NOT LOGGED" in capsys.readouterr().out
+    [journal] = find_journals(tmp_path/"ck")
+    assert journal.parent == tmp_path/"ck"/"tracking-journal"
+    rows = [json.loads(line) for line in (journal/"metrics.jsonl").read_text().splitlines()]
+    assert sorted(r["step"] for r in rows if r["key"] == "train_loss") == [1, 2, 3]

@@ -12,7 +12,7 @@ import numpy as np
 from .batches import RandomWindowSampler, encode_to_bin, load_bin, split_documents
 from .data import build_default_corpus, default_documents
 from .loading import load_model_and_tokenizer
-from .training import count_bytes, evaluate
+from .validation import count_bytes, evaluate
 
 def corpus_manifest() -> dict:
     "The default corpus's manifest (building the corpus first if needed), with its folder under 'path'."

@@ -19,7 +19,8 @@ from . import __version__
 CLI_COMMANDS = {  # command -> (the module whose `add_cli` adds it, its line in `picaboo --help`), in book order
     "data": ("picaboo.cli_data", "corpora: build, inspect, download, encode"),
     "tokenizer": ("picaboo.cli_tokenizer", "train a tokenizer; encode and decode text"),
-    "train": ("picaboo.training", "train a model (resumable; torchrun for several processes)"),
+    "tracking": ("picaboo.cli_tracking", "run tracking: send what a tracking server missed"),
+    "train": ("picaboo.train_cli", "train a model (resumable; torchrun for several processes)"),
     "sample": ("picaboo.cli_sample", "continue a prompt with a trained model, streaming to the terminal"),
     "chat": ("picaboo.cli_chat", "talk to a chat model in the terminal"),
     "finetune": ("picaboo.cli_finetune", "fine-tune a base model for chat on questions made from the embedded corpus"),

@@ -1,4 +1,4 @@
-"""`picaboo train`: the trainer's settings as flags or a config file, a corpus encoded once, `torchrun` for more processes, and what a run costs.
+"""`picaboo train`: settings as flags or a config file, a corpus encoded once, `torchrun`, and what a run costs.
 
 Docs: https://picaboo-book.github.io/picaboo/train_cli.html.md"""
 
@@ -6,74 +6,105 @@ Docs: https://picaboo-book.github.io/picaboo/train_cli.html.md"""
 
 # %% auto #0
 __all__ = ['OBJECT_FIELDS', 'MODEL_FIELDS', 'DATA_DEFAULTS', 'CLI_DEFAULTS', 'field_comments', 'load_config_file',
-           'resolve_config', 'prepare_data', 'train_command', 'add_train_cli']
+           'resolve_config', 'prepare_data', 'train_command', 'add_cli']
 
 # %% ../nbs/07a_train_cli.ipynb #d5e64646
 import argparse
 import hashlib
+import inspect
 import json
-import os
+import re
 import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
 
 import torch
 
-from .training import Trainer, TrainerParams, TrainingDiverged, pick_device
+from .batches import RandomWindowSampler, encode_to_bin, meta_path, split_documents, split_tail
+from .checkpoint import tokenizer_files
+from .data import atomic_write_bytes
+from .device import pick_device
+from .distributed import init_distributed
+from .model import PicabooLM, PicabooLMParams
+from .optim import TrainingDiverged
+from .readers import load_documents
+from .tokenizer import load_tokenizer
+from .training import Trainer, TrainerParams
 
 # %% ../nbs/07a_train_cli.ipynb #6c7a9e50
 OBJECT_FIELDS = ("model", "optimizer", "loss_fn", "train_dataloader", "val_dataloader", "tokenizer", "live_plot")
-MODEL_FIELDS = ("context_length", "num_blocks", "num_heads", "d_model", "dropout_rate", "bias", "pos_encoding", "tie_weights")
+MODEL_FIELDS = ("context_length", "num_blocks", "num_heads", "d_model", "dropout_rate", "bias", "pos_encoding",
+                "tie_weights")
 DATA_DEFAULTS = dict(data=None, tokenizer="models", val_fraction=0.1, data_seed=0, out="runs/picaboo", preset="tiny")
 CLI_DEFAULTS = dict(batch_size=16)  # TrainerParams leaves batch_size to the loader; the command builds the sampler
 
 def _type_of(f):
     "The argparse type for a dataclass field's annotation."
     t = str(f.type)
-    if "bool" in t: return bool
+    if "bool" in t:
+        return bool
     for name, kind in (("int", int), ("float", float)):
-        if name in t: return (lambda s, kind=kind: None if s.lower() == "none" else kind(s)) if "None" in t else kind
+        if name in t and "None" in t:
+            return lambda s, kind=kind: None if s.lower() == "none" else kind(s)
+        if name in t:
+            return kind
     return str
 
 def field_comments(cls) -> dict:
     "The comment after each field of a dataclass's source: {'max_steps': 'stop after ...', ...}."
-    import inspect, re
-    try: source = inspect.getsource(cls)
-    except (OSError, TypeError): return {}
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {}
     return {name: note.strip() for name, note in re.findall(r"^\s+(\w+)\s*:[^#\n]*#(.*)$", source, re.M)}
 
 def _add_field_flags(group, cls, names, preset:bool=False):
     "One flag per dataclass field in `names`, typed from its annotation, its comment as help."
     notes = field_comments(cls)
     for f in fields(cls):
-        if f.name not in names: continue
+        if f.name not in names:
+            continue
         flag, default = "--" + f.name.replace("_", "-"), None if f.default is MISSING else f.default
         kind, t = _type_of(f), str(f.type)
-        help = notes.get(f.name, "") + (" (default: from the preset)" if preset else f" (default: {CLI_DEFAULTS.get(f.name, default)})")
+        where = " (default: from the preset)" if preset else f" (default: {CLI_DEFAULTS.get(f.name, default)})"
+        help = notes.get(f.name, "") + where
         metavar = "N" if "int" in t else "X" if "float" in t else "TEXT"
-        if f.name == "betas": group.add_argument(flag, type=float, nargs=2, help=help, metavar=("B1", "B2"))
-        elif kind is bool: group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help)
-        else: group.add_argument(flag, type=kind, help=help, metavar=metavar)
+        if f.name == "betas":
+            group.add_argument(flag, type=float, nargs=2, help=help, metavar=("B1", "B2"))
+        elif kind is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help)
+        else:
+            group.add_argument(flag, type=kind, help=help, metavar=metavar)
 
 # %% ../nbs/07a_train_cli.ipynb #678a1634
+def _parse_config_text(path:Path, text:str):
+    "The object a .toml or .json file holds; a ValueError naming the file if it does not parse."
+    if path.suffix == ".toml":
+        try:
+            import tomllib
+        except ImportError:
+            raise ValueError(f"{path}: TOML configs need Python 3.11+; write it as JSON") from None
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"{path} is not valid TOML: {e}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON: {e}") from None
+
 def load_config_file(path, # a .json or .toml file with sections data, model, trainer
                     ) -> dict:
     "Read a run configuration (never executed): {'data': {...}, 'model': {...}, 'trainer': {...}}."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"no config file at {path}")
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".toml":
-        try: import tomllib
-        except ImportError: raise ValueError(f"{path}: TOML configs need Python 3.11+; write it as JSON") from None
-        try: cfg = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e: raise ValueError(f"{path} is not valid TOML: {e}") from None
-    else:
-        try: cfg = json.loads(text)
-        except json.JSONDecodeError as e: raise ValueError(f"{path} is not valid JSON: {e}") from None
+    if not path.is_file():
+        raise FileNotFoundError(f"no config file at {path}")
+    cfg = _parse_config_text(path, path.read_text(encoding="utf-8"))
     known = {"data": set(DATA_DEFAULTS), "model": set(MODEL_FIELDS) | {"preset"},
              "trainer": {f.name for f in fields(TrainerParams)} - set(OBJECT_FIELDS)}
     if not isinstance(cfg, dict) or set(cfg) - set(known):
-        raise ValueError(f"{path}: the top level must hold only the sections {sorted(known)}, got {sorted(cfg) if isinstance(cfg, dict) else type(cfg).__name__}")
+        got = sorted(cfg) if isinstance(cfg, dict) else type(cfg).__name__
+        raise ValueError(f"{path}: the top level must hold only the sections {sorted(known)}, got {got}")
     for section, keys in cfg.items():
         if unknown := sorted(set(keys) - known[section]):
             raise ValueError(f"{path}: unknown key(s) {unknown} in [{section}]; known: {sorted(known[section])}")
@@ -86,23 +117,34 @@ def resolve_config(given:dict, # flags the user typed (name -> value)
     cfg = load_config_file(config_file) if config_file else {}
     out = {"data": {**DATA_DEFAULTS, **cfg.get("data", {})}, "model": dict(cfg.get("model", {})),
            "trainer": {**CLI_DEFAULTS, **cfg.get("trainer", {})}}
-    if "preset" in out["model"]: out["data"]["preset"] = out["model"].pop("preset")
+    if "preset" in out["model"]:
+        out["data"]["preset"] = out["model"].pop("preset")
     for k, v in given.items():
         section = "data" if k in DATA_DEFAULTS else "model" if k in MODEL_FIELDS else "trainer"
         out[section][k] = v
-    if "betas" in out["trainer"]: out["trainer"]["betas"] = tuple(out["trainer"]["betas"])
+    if "betas" in out["trainer"]:
+        out["trainer"]["betas"] = tuple(out["trainer"]["betas"])
     return out
 
 # %% ../nbs/07a_train_cli.ipynb #c5f8bbb9
 def _fingerprint(path, tokenizer, val_fraction, seed) -> str:
-    from picaboo.checkpoint import tokenizer_files
+    "A hash of what the token files depend on: the corpus files (names, sizes, times), the tokenizer, the split."
     h = hashlib.sha256(json.dumps([str(path), val_fraction, seed]).encode())
-    for name, data in sorted((tokenizer_files(tokenizer) or {}).items()): h.update(name.encode()); h.update(data)
+    for name, data in sorted((tokenizer_files(tokenizer) or {}).items()):
+        h.update(name.encode())
+        h.update(data)
     if path is not None:
         p = Path(path)
         for f in sorted(p.rglob("*") if p.is_dir() else [p]):
-            if f.is_file(): st = f.stat(); h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
+            if f.is_file():
+                st = f.stat()
+                h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()
+
+def _is_current(bin_path:Path, fingerprint:str) -> bool:
+    "True if `bin_path` was encoded from what `fingerprint` describes."
+    meta = meta_path(bin_path)
+    return meta.is_file() and json.loads(meta.read_text(encoding="utf-8")).get("fingerprint") == fingerprint
 
 def prepare_data(path, # a .txt/.epub file or folder (None: the embedded corpus), or a folder with train.bin + val.bin
                  tokenizer, # the tokenizer to encode with
@@ -111,72 +153,82 @@ def prepare_data(path, # a .txt/.epub file or folder (None: the embedded corpus)
                  seed:int=0, # seed of the document split
                 ) -> tuple[Path, Path]:
     "Token files (train.bin, val.bin) for a corpus, encoded only if missing or out of date."
-    from picaboo.batches import encode_to_bin, meta_path, split_documents, split_tail
-    from picaboo.readers import load_documents
     if path is not None and (Path(path)/"train.bin").is_file():  # already encoded (e.g. by `picaboo data encode`)
         return Path(path)/"train.bin", Path(path)/"val.bin"
     out_dir, fp = Path(out_dir), _fingerprint(path, tokenizer, val_fraction, seed)
     bins = out_dir/"train.bin", out_dir/"val.bin"
-    if all(meta_path(b).is_file() and json.loads(meta_path(b).read_text(encoding="utf-8")).get("fingerprint") == fp for b in bins):
+    if all(_is_current(b, fp) for b in bins):
         return bins
     docs = load_documents(path)
-    parts = split_documents(docs, val_fraction, seed) if len(docs) >= 10 else \
-            tuple([t] for t in split_tail("\n\n".join(d.text for d in docs), val_fraction))
-    for part, b in zip(parts, bins): encode_to_bin(part, tokenizer, b, meta=dict(fingerprint=fp, corpus=str(path or "default")))
+    if len(docs) >= 10:
+        parts = split_documents(docs, val_fraction, seed)
+    else:
+        parts = tuple([t] for t in split_tail("\n\n".join(d.text for d in docs), val_fraction))
+    for part, b in zip(parts, bins):
+        encode_to_bin(part, tokenizer, b, meta=dict(fingerprint=fp, corpus=str(path or "default")))
     return bins
 
 # %% ../nbs/07a_train_cli.ipynb #a971ca18
-def _distributed(device:str) -> tuple[int, int]:
-    "(rank, world_size), joining the process group early under torchrun (so rank 0 can encode the data first)."
-    world = int(os.environ.get("WORLD_SIZE", 1))
-    if world == 1: return 0, 1
-    import torch.distributed as dist
-    if not dist.is_initialized():
-        if device.startswith("cuda"): torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-    return dist.get_rank(), world
+def _encoded_data(d:dict, tokenizer, out:Path, rank:int, world_size:int) -> tuple[Path, Path]:
+    "train.bin and val.bin for the run: rank 0 encodes, the other ranks wait for it and then find them."
+    if rank == 0:
+        bins = prepare_data(d["data"], tokenizer, out/"data", d["val_fraction"], d["data_seed"])
+    if world_size > 1:
+        torch.distributed.barrier()
+    if rank != 0:
+        bins = prepare_data(d["data"], tokenizer, out/"data", d["val_fraction"], d["data_seed"])
+    return bins
+
+def _announce(trainer:Trainer, model:PicabooLM, out:Path, world_size:int):
+    "Print what is about to train, where, and where its settings went."
+    print(f"training {model.num_params() / 1e6:.2f}M parameters on {trainer.device} ({trainer.precision}), "
+          f"{world_size} process(es), {trainer.max_steps} steps; settings in {out/'config.json'}", flush=True)
+
+def _report(trainer:Trainer):
+    "Print where the checkpoints went."
+    ck = Path(trainer.params.checkpoints_path)
+    print(f"checkpoints: {ck/'latest.pt'} (step {trainer.step}), {ck/'best.pt'} "
+          f"(val loss {trainer.best_val_loss:.4f}), {ck/'final'} (weights + tokenizer: "
+          f"`picaboo sample --ckpt {ck/'final'}`)")
 
 def train_command(args:argparse.Namespace) -> int:
     "Run `picaboo train`."
-    from picaboo.batches import RandomWindowSampler
-    from picaboo.model import PicabooLM, PicabooLMParams
-    from picaboo.tokenizer import load_tokenizer
     given = {k: v for k, v in vars(args).items() if k not in ("func", "command", "config")}
     cfg = resolve_config(given, getattr(args, "config", None))
     d, t = cfg["data"], cfg["trainer"]
     out = Path(d["out"])
     t.setdefault("checkpoints_path", str(out/"checkpoints"))
     if not Path(d["tokenizer"]).is_dir():
-        raise FileNotFoundError(f"no tokenizer at {d['tokenizer']}: pass --tokenizer DIR, or make one with `picaboo tokenizer train --out {d['tokenizer']}`")
+        raise FileNotFoundError(f"no tokenizer at {d['tokenizer']}: pass --tokenizer DIR, or make one with "
+                                f"`picaboo tokenizer train --out {d['tokenizer']}`")
     tokenizer = load_tokenizer(d["tokenizer"])
-    rank, world = _distributed(pick_device(t.get("device")))
-    if rank == 0: train_bin, val_bin = prepare_data(d["data"], tokenizer, out/"data", d["val_fraction"], d["data_seed"])
-    if world > 1: torch.distributed.barrier()
-    if rank != 0: train_bin, val_bin = prepare_data(d["data"], tokenizer, out/"data", d["val_fraction"], d["data_seed"])
+    rank, world_size, _ = init_distributed(pick_device(t.get("device")))
+    train_bin, val_bin = _encoded_data(d, tokenizer, out, rank, world_size)
     params = PicabooLMParams.preset(d["preset"], **{"vocab_size": tokenizer.vocab_size, **cfg["model"]})
     torch.manual_seed(t.get("seed", TrainerParams.seed))
     model = PicabooLM(params)
-    B, T = t["batch_size"], params.context_length
+    B, T, seed = t["batch_size"], params.context_length, d["data_seed"]
     trainer = Trainer(TrainerParams(
         model=model, tokenizer=tokenizer,
-        train_dataloader=RandomWindowSampler(train_bin, B, T, seed=d["data_seed"], rank=rank, world_size=world),
-        val_dataloader=RandomWindowSampler(val_bin, B, T, seed=d["data_seed"] + 1, rank=rank, world_size=world), **t))
+        train_dataloader=RandomWindowSampler(train_bin, B, T, seed=seed, rank=rank, world_size=world_size),
+        val_dataloader=RandomWindowSampler(val_bin, B, T, seed=seed + 1, rank=rank, world_size=world_size), **t))
     if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        (out/"config.json").write_text(json.dumps({**cfg, "model": {**params.to_dict()}}, indent=1, default=str) + "\n", encoding="utf-8")
-        print(f"training {model.num_params() / 1e6:.2f}M parameters on {trainer.device} ({trainer.precision}), "
-              f"{world} process(es), {trainer.max_steps} steps; settings in {out/'config.json'}", flush=True)
-    try: trainer.train()
-    except TrainingDiverged as e: print(f"picaboo train: {e}", file=sys.stderr); return 1
+        settings = json.dumps({**cfg, "model": {**params.to_dict()}}, indent=1, default=str) + "\n"
+        atomic_write_bytes(out/"config.json", settings.encode("utf-8"))
+        _announce(trainer, model, out, world_size)
+    try:
+        trainer.train()
+    except TrainingDiverged as e:
+        print(f"picaboo train: {e}", file=sys.stderr)
+        return 1
     if rank == 0:
-        ck = Path(trainer.params.checkpoints_path)
-        print(f"checkpoints: {ck/'latest.pt'} (step {trainer.step}), {ck/'best.pt'} (val loss {trainer.best_val_loss:.4f}), "
-              f"{ck/'final'} (weights + tokenizer: `picaboo sample --ckpt {ck/'final'}`)")
-    if world > 1: torch.distributed.destroy_process_group()
+        _report(trainer)
+    if world_size > 1:
+        torch.distributed.destroy_process_group()
     return 0
 
 # %% ../nbs/07a_train_cli.ipynb #4da7cb1e
-def add_train_cli(subparsers):
+def add_cli(subparsers):
     "Add `picaboo train` (flags generated from TrainerParams and PicabooLMParams)."
     p = subparsers.add_parser("train", help="train a model (resumable; torchrun for several processes)",
                               description="Train a PicabooLM on a corpus. Settings: defaults < --config FILE < flags.",
@@ -184,17 +236,18 @@ def add_train_cli(subparsers):
     g = p.add_argument_group("run and data")
     g.add_argument("--config", help="JSON or TOML file with sections data, model, trainer (read as data, never run)")
     g.add_argument("--out", help=f"run folder: config.json, data/, checkpoints/ (default: {DATA_DEFAULTS['out']})")
-    g.add_argument("--data", help="a .txt/.epub file or folder, or a folder with train.bin/val.bin (default: the embedded corpus)")
+    g.add_argument("--data", help="a .txt/.epub file or folder, or a folder with train.bin/val.bin "
+                   "(default: the embedded corpus)")
     g.add_argument("--tokenizer", help="folder of a saved tokenizer (default: models)")
     g.add_argument("--val-fraction", type=float, help="share of the corpus held out (default: 0.1)")
     g.add_argument("--data-seed", type=int, help="seed of the split and the batch sampler (default: 0)")
     g.add_argument("--resume", nargs="?", const="auto", dest="resume_from", metavar="CHECKPOINT",
-                   help="continue exactly from CHECKPOINT (a file or folder); alone: the run's latest.pt if there is one")
+                   help="continue exactly from CHECKPOINT (a file or folder); alone: the run's latest.pt if any")
     g.add_argument("--init-from", help="warm start: weights only from a checkpoint")
-    g.add_argument("--init-non-strict", dest="init_strict", action="store_false", help="warm start: skip tensors whose shape changed")
+    g.add_argument("--init-non-strict", dest="init_strict", action="store_false",
+                   help="warm start: skip tensors whose shape changed")
     m = p.add_argument_group("model (PicabooLMParams)")
     m.add_argument("--preset", help="starting point (default: tiny); the fields below override it")
-    from picaboo.model import PicabooLMParams
     _add_field_flags(m, PicabooLMParams, MODEL_FIELDS, preset=True)
     tr = p.add_argument_group("trainer (TrainerParams)")
     _add_field_flags(tr, TrainerParams, [f.name for f in fields(TrainerParams)

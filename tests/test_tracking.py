@@ -194,3 +194,23 @@ def test_full_queue_never_blocks(tmp_path, monkeypatch):
     kept = (tmp_path/"fb"/"metrics.jsonl").read_text().splitlines()
     assert "NOT LOGGED" in summary and f"{len(kept)} metric values" in summary and len(kept) > 100
     assert len(sent) + len(kept) == 400  # every value either sent or kept, none lost, none twice
+
+def test_journal_in_run_folder_and_replay_command(tmp_path, capsys):
+    "A run's journal lives in its own folder; `picaboo tracking replay RUN_FOLDER` sends it, once."
+    from picaboo.cli import main
+    from picaboo.tracking import find_journals, journal_folder
+    run = tmp_path/"run"
+    with pytest.warns(RuntimeWarning):
+        tracker = start_tracking(run_name="journaled", tracking_uri=f"http://127.0.0.1:{free_port()}",
+                                 fallback_dir=journal_folder(run/"checkpoints"), timeout=1)
+        tracker.log_params({"lr": 1e-3})
+        fake_training(tracker, 5)
+        tracker.finish(timeout=5)
+    assert find_journals(run) == [tracker.fallback.path]
+    assert tracker.fallback.path.parent == run/"checkpoints"/"tracking-journal"
+    store = f"sqlite:///{tmp_path/'mlflow.db'}"
+    for _ in range(2):  # replaying twice sends nothing twice
+        assert main(["tracking", "replay", str(run), "--tracking-uri", store]) == 0
+    run_id = capsys.readouterr().out.split("MLflow run ")[-1].strip()
+    assert history(MlflowClient(store), run_id) == list(range(5))
+    assert main(["tracking", "replay", str(tmp_path/"nothing-here")]) == 2  # one line, exit status 2

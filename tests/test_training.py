@@ -1,4 +1,4 @@
-"""The seed README's training flow, end to end on the embedded corpus at a tiny size (and tracked in MLflow)."""
+"""Training with a DataLoader, a hand-made optimizer and loss_fn, end to end on the embedded corpus (tracked in MLflow)."""
 import warnings
 from pathlib import Path
 
@@ -16,17 +16,17 @@ from picaboo.training import Trainer, TrainerParams, configure_adamw_optimizer
 MODELS = Path(__file__).resolve().parents[1]/"models"
 
 
-def test_seed_readme_training_flow(tmp_path, monkeypatch):
+def test_dataloader_training_flow(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # checkpoints/ and MLflow's local store land here
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    # Prepare tokenizer and data (the seed read datasets/combined.txt; we use the embedded corpus, cut short)
+    # Prepare tokenizer and data: the embedded corpus, cut short
     tokenizer = Tokenizer.load(MODELS)
     text = load_default_corpus()[:60_000]
     ids = tokenizer.encode(text)
 
     context_len = 64
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the seed's misspelt name still works
+        warnings.simplefilter("ignore", DeprecationWarning)  # the old misspelt name still works
         train_dataset = PicabooLMPretainingDataset(ids, context_size=context_len)
     train_loader = DataLoader(train_dataset, batch_size=8, shuffle=True, drop_last=True)
     val_loader = DataLoader(train_dataset, batch_size=8, shuffle=False, drop_last=True)
@@ -113,3 +113,25 @@ def test_resumed_run_continues_its_mlflow_run(tmp_path, monkeypatch):
     assert second.run_id == first.run_id
     client = MlflowClient(f"sqlite:///{tmp_path/'mlflow.db'}")
     assert [m.step for m in client.get_metric_history(first.run_id, "train_loss")] == [1, 2, 3, 4]
+
+
+def test_training_goes_on_without_its_tracking_server(tmp_path, capsys):
+    "No server at the tracking URI: training finishes, and every metric waits in the run's own journal."
+    import json, socket
+    import numpy as np
+    from picaboo.batches import RandomWindowSampler
+    from picaboo.tracking import find_journals
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"  # free now, and nobody will listen there
+    data = np.random.default_rng(0).integers(0, 64, 5_000).astype(np.uint16)
+    model = PicabooLM(PicabooLMParams.preset("tiny", vocab_size=64, context_length=16, num_blocks=1))
+    t = Trainer(TrainerParams(model=model, train_dataloader=RandomWindowSampler(data, 2, 16), max_steps=3, log_every=1,
+                              progress=False, checkpoints_path=str(tmp_path/"ck"), tracking_uri=url))
+    with pytest.warns(RuntimeWarning, match="MLflow tracking"):
+        t.train()
+    assert t.step == 3 and "NOT LOGGED" in capsys.readouterr().out
+    [journal] = find_journals(tmp_path/"ck")
+    assert journal.parent == tmp_path/"ck"/"tracking-journal"
+    rows = [json.loads(line) for line in (journal/"metrics.jsonl").read_text().splitlines()]
+    assert sorted(r["step"] for r in rows if r["key"] == "train_loss") == [1, 2, 3]

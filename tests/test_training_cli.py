@@ -52,3 +52,25 @@ def test_bad_flag_values_are_one_line_errors(tmp_path):
     assert r.returncode == 2 and "unknown key(s) ['max_step'] in [trainer]" in r.stderr and "Traceback" not in r.stderr
     r = picaboo("train", "--tokenizer", "nowhere", cwd=tmp_path)
     assert r.returncode == 2 and "no tokenizer at nowhere" in r.stderr
+
+def test_unavailable_device_is_one_line_everywhere(tmp_path, capsys):
+    "Asking for a device this machine lacks: the same one-line error from pick_device, the Trainer and the command."
+    import pytest, torch
+    from picaboo.batches import RandomWindowSampler
+    from picaboo.cli import main
+    from picaboo.device import pick_device
+    from picaboo.model import PicabooLM, PicabooLMParams
+    from picaboo.training import Trainer, TrainerParams
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ValueError) as direct:
+        pick_device("cuda")
+    model = PicabooLM(PicabooLMParams.preset("tiny", num_blocks=1))
+    with pytest.raises(ValueError) as trainer:
+        Trainer(TrainerParams(model=model, train_dataloader=RandomWindowSampler(list(range(100)), 2, 8), device="cuda"))
+    with pytest.raises(ValueError) as model_error:
+        model.to(pick_device("cuda"))
+    assert str(trainer.value) == str(model_error.value) == str(direct.value)
+    status = main(["train", "--tokenizer", str(MODELS), "--out", str(tmp_path/"run"), "--device", "cuda"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.strip() == f"picaboo train: error: {direct.value}"

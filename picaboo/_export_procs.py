@@ -25,7 +25,7 @@ class NarrowWrapper(textwrap.TextWrapper):
 
 def narrow_pformat(obj, width=None):
     "nbdev's `pformat` for the `__all__` of appended modules, at the same width."
-    return pprint.pformat(obj, width=ALL_WIDTH)
+    return pprint.pformat(list(obj), width=ALL_WIDTH)
 
 
 nbdev.maker.TextWrapper = NarrowWrapper

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batches import RandomWindowSampler, encode_to_bin, load_bin, split_documents
+from .batches import RandomWindowSampler, encode_to_bin, load_bin, split_corpus
 from .data import build_default_corpus, default_documents
 from .loading import load_model_and_tokenizer
 from .validation import count_bytes, evaluate
@@ -24,7 +24,7 @@ def validation_ids(tokenizer, # the tokenizer to encode with
                    seed:int=0, # seed of the document split (`picaboo train --data-seed`)
                   ) -> np.ndarray:
     "Token ids of the embedded corpus's validation documents, encoded exactly as `picaboo train` encodes them."
-    _, val = split_documents(default_documents(), val_fraction, seed)
+    _, val, _ = split_corpus(default_documents(), val_fraction, seed)
     with tempfile.TemporaryDirectory() as tmp:
         return np.array(load_bin(encode_to_bin(val, tokenizer, Path(tmp)/"val.bin")), dtype=np.int64)
 

@@ -1,4 +1,4 @@
-"""Evaluation: bits per byte on any text, a multiple-choice knowledge suite built from the corpus, the accuracy of a chat model's answers, and `picaboo eval`, which prints a report card for a model.
+"""How good is a model? Bits per byte, a knowledge quiz built from the corpus, and whether its answers are right.
 
 Docs: https://picaboo-book.github.io/picaboo/evaluation.html.md"""
 

@@ -133,7 +133,8 @@ class Tracker(_Sender):
         self.fallback.meta.update(run_id=self.run_id, run_name=self.run_name)
 
     # ---- main thread: validate, stage, enqueue ----
-    def log_params(self, params): self._submit(dict(kind="params", params=flatten_params(params)))
+    def log_params(self, params):
+        self._submit(dict(kind="params", params=flatten_params(params)))
 
     def log_metrics(self, metrics:dict, step:int|None=None):
         ts = int(time.time() * 1000)
@@ -150,8 +151,10 @@ class Tracker(_Sender):
         fig.savefig(path, bbox_inches="tight")
         self._submit(dict(kind="file", path=path, artifact_path=posixpath.dirname(artifact_file) or None))
 
-    def log_artifact(self, local_file, artifact_path:str|None=None): self._log_path(local_file, artifact_path, "file")
-    def log_artifacts(self, local_dir, artifact_path:str|None=None): self._log_path(local_dir, artifact_path, "dir")
+    def log_artifact(self, local_file, artifact_path:str|None=None):
+        self._log_path(local_file, artifact_path, "file")
+    def log_artifacts(self, local_dir, artifact_path:str|None=None):
+        self._log_path(local_dir, artifact_path, "dir")
 
     def _log_path(self, src, artifact_path, kind):
         src = Path(src)
@@ -263,24 +266,37 @@ class Tracker(_Sender):
             line += f". MLflow was unreachable for a while ({self._error}); everything was sent once it came back"
         return line
 
-    def __enter__(self): return self
-    def __exit__(self, exc_type, *_): print(self.finish("FAILED" if exc_type else "FINISHED"))
-    def __repr__(self): return f"Tracker(run_id={self.run_id!r}, tracking_uri={self.tracking_uri!r})"
+    def __enter__(self):
+        return self
+    def __exit__(self, exc_type, *_):
+        print(self.finish("FAILED" if exc_type else "FINISHED"))
+    def __repr__(self):
+        return f"Tracker(run_id={self.run_id!r}, tracking_uri={self.tracking_uri!r})"
 
 # %% ../nbs/06b_tracking.ipynb #a980bcf4
 class NullTracker:
     "A tracker that logs nothing: what `start_tracking(enabled=False)` returns."
     run_id = tracking_uri = experiment_id = url = None
-    def log_params(self, params): pass
-    def log_metrics(self, metrics, step=None): pass
-    def log_text(self, text, artifact_file): pass
-    def log_figure(self, fig, artifact_file): pass
-    def log_artifact(self, local_file, artifact_path=None): pass
-    def log_artifacts(self, local_dir, artifact_path=None): pass
-    def finish(self, status="FINISHED", timeout=30.0) -> str: return "MLflow tracking was off."
-    def __enter__(self): return self
-    def __exit__(self, *_): pass
-    def __repr__(self): return "NullTracker()"
+    def log_params(self, params):
+        pass
+    def log_metrics(self, metrics, step=None):
+        pass
+    def log_text(self, text, artifact_file):
+        pass
+    def log_figure(self, fig, artifact_file):
+        pass
+    def log_artifact(self, local_file, artifact_path=None):
+        pass
+    def log_artifacts(self, local_dir, artifact_path=None):
+        pass
+    def finish(self, status="FINISHED", timeout=30.0) -> str:
+        return "MLflow tracking was off."
+    def __enter__(self):
+        return self
+    def __exit__(self, *_):
+        pass
+    def __repr__(self):
+        return "NullTracker()"
 
 def start_tracking(enabled:bool=True, # False: a tracker that does nothing (same methods)
                    experiment:str="picaboo", # MLflow experiment, created if missing

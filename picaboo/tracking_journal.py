@@ -29,7 +29,8 @@ def _link_or_copy(src:Path, dst:Path):
 
 class FallbackFolder:
     "A local journal of what could not be sent to MLflow: params.json, metrics.jsonl, artifacts/, meta.json."
-    def __init__(self, path:Path, meta:dict): self.path, self.meta = Path(path), dict(meta)
+    def __init__(self, path:Path, meta:dict):
+        self.path, self.meta = Path(path), dict(meta)
 
     def write_meta(self, **changes):
         self.meta.update(changes)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from .batches import RandomWindowSampler, encode_to_bin, meta_path, split_documents, split_tail
+from .batches import RandomWindowSampler, encode_to_bin, meta_path, split_corpus
 from .checkpoint import tokenizer_files
 from .data import atomic_write_bytes
 from .device import pick_device
@@ -160,11 +160,8 @@ def prepare_data(path, # a .txt/.epub file or folder (None: the embedded corpus)
     if all(_is_current(b, fp) for b in bins):
         return bins
     docs = load_documents(path)
-    if len(docs) >= 10:
-        parts = split_documents(docs, val_fraction, seed)
-    else:
-        parts = tuple([t] for t in split_tail("\n\n".join(d.text for d in docs), val_fraction))
-    for part, b in zip(parts, bins):
+    train, val, _ = split_corpus(docs, val_fraction, seed)  # the one train/validation rule (chapter 4)
+    for part, b in zip((train, val), bins):
         encode_to_bin(part, tokenizer, b, meta=dict(fingerprint=fp, corpus=str(path or "default")))
     return bins
 

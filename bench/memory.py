@@ -31,12 +31,13 @@ import picaboo
 print("PICABOO", picaboo.__file__)
 from picaboo.cli import main
 code = main(sys.argv[1:])
-print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print("PEAK_KB", usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 sys.exit(code)"""
 
 
-def peak_of(argv:list[str], picaboo_dir:Path) -> tuple[float, float]:
-    "(peak resident MB, wall seconds) of a fresh Python process running `picaboo ARGV` (from `picaboo_dir`)."
+def peak_of(argv:list[str], picaboo_dir:Path) -> tuple[float, float, float]:
+    "(peak resident MB, wall s, CPU s) of a fresh Python process running `picaboo ARGV` (from `picaboo_dir`)."
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
     t0 = time.perf_counter()
     # run outside the checkout: `-c` puts the current folder first on sys.path, before PYTHONPATH
@@ -46,8 +47,8 @@ def peak_of(argv:list[str], picaboo_dir:Path) -> tuple[float, float]:
     if result.returncode != 0:
         raise RuntimeError(f"picaboo {' '.join(argv)} failed: {result.stderr.strip().splitlines()[-1:]}")
     assert any(line.startswith(f"PICABOO {picaboo_dir}") for line in result.stdout.splitlines()), result.stdout[:200]
-    kb = next(int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("PEAK_KB"))
-    return kb / 1024, seconds
+    kb, cpu = next(line.split()[1:] for line in result.stdout.splitlines() if line.startswith("PEAK_KB"))
+    return int(kb) / 1024, seconds, float(cpu)
 
 
 def main():
@@ -64,7 +65,7 @@ def main():
     print(f"command: python bench/memory.py --sizes {' '.join(map(str, args.sizes))} --tasks {' '.join(args.tasks)}")
     print(f"file: the embedded corpus ({len(corpus):,} bytes) written N times into one .txt; "
           "peak RSS of a fresh process")
-    print(f"{'task':8}{'size':>6}{'file MB':>10}{'peak MB':>10}{'x 1st':>8}{'MB - 1st':>10}{'wall s':>9}")
+    print(f"{'task':8}{'size':>6}{'file MB':>10}{'peak MB':>10}{'x 1st':>8}{'MB - 1st':>10}{'wall s':>9}{'CPU s':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for task in args.tasks:
             first = None
@@ -78,10 +79,10 @@ def main():
                 else:
                     argv = ["tokenizer", "train", str(path), "--vocab-size", "512", "--workers", "1",
                             "--out", f"{tmp}/tok"]
-                peak, seconds = peak_of(argv, Path(picaboo.__file__).parent)
+                peak, seconds, cpu = peak_of(argv, Path(picaboo.__file__).parent)
                 first = first or peak
                 print(f"{task:8}{n:>5}x{path.stat().st_size / 1e6:>10.1f}{peak:>10.1f}{peak / first:>8.2f}"
-                      f"{peak - first:>10.1f}{seconds:>9.1f}", flush=True)
+                      f"{peak - first:>10.1f}{seconds:>9.1f}{cpu:>8.1f}", flush=True)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

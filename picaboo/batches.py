@@ -6,11 +6,12 @@ Docs: https://picaboo-book.github.io/picaboo/batches.html.md"""
 
 # %% auto #0
 __all__ = ['MIN_DOCUMENTS_TO_SPLIT', 'split_tail', 'split_documents', 'split_corpus', 'split_tail_pieces',
-           'token_dtype', 'meta_path', 'encode_to_bin', 'check_bin_tokenizer', 'load_bin',
+           'token_dtype', 'meta_path', 'encode_to_bin', 'check_bin_tokenizer', 'load_bin', 'encode_corpus',
            'RandomWindowSampler', 'PicabooLMPretrainingDataset', 'PicabooLMPretainingDataset']
 
 # %% ../nbs/04_batches.ipynb #4560726f
 import json
+from functools import partial
 import random
 import warnings
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from .data import Document, atomic_file, atomic_write_bytes, corpus_text
+from .readers import TEXT_SUFFIXES, load_documents, read_text_pieces, with_progress
 
 # %% ../nbs/04_batches.ipynb #9944e993
 def _check_fraction(val_fraction):
@@ -178,6 +180,28 @@ def load_bin(path:str|Path, # a .bin written by `encode_to_bin`
     if tokenizer is not None:
         check_bin_tokenizer(path, tokenizer)
     return np.memmap(path, dtype=dtype, mode="r", shape=(meta["count"],))
+
+def encode_corpus(path:str|Path|None, # a .txt/.epub file or a folder; None: the default corpus
+                  tokenizer, # the tokenizer to encode with
+                  out_dir:str|Path, # where train.bin and val.bin (and their meta files) go
+                  val_fraction:float=0.1, # share held out for validation
+                  seed:int=0, # seed of the document split
+                  split:str|None=None, # "documents", "tail", or None: `split_corpus`'s rule
+                  recursive:bool=False, # for a folder: include subfolders
+                  encoding:str="utf-8", # encoding of text files
+                  meta:dict|None=None, # extra fields for the meta files
+                 ) -> tuple[Path, Path]:
+    "(train.bin, val.bin) of a corpus, split by `split_corpus`'s rule; one text file is read a piece at a time."
+    out_dir, path = Path(out_dir), None if path is None else Path(path)
+    meta = {"source": str(path or "default corpus"), **(meta or {})}
+    if path is not None and path.is_file() and path.suffix.lower() in TEXT_SUFFIXES and split != "documents":
+        train, val = split_tail_pieces(partial(read_text_pieces, path, encoding), val_fraction)
+        parts, meta["split"] = ([with_progress(train, path.stat().st_size, "encoding")], [val]), "tail"
+    else:
+        train, val, meta["split"] = split_corpus(load_documents(path, recursive, encoding), val_fraction, seed, split)
+        parts = (train, val)
+    return tuple(encode_to_bin(part, tokenizer, out_dir/f"{name}.bin", meta=meta)
+                 for name, part in zip(("train", "val"), parts))
 
 # %% ../nbs/04_batches.ipynb #b05ddf52
 def _check_window(num_tokens:int, context_length:int):

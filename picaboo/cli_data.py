@@ -5,7 +5,6 @@ __all__ = ['add_cli']
 # %% ../nbs/04_batches.ipynb #c1d2a7e0
 import argparse
 import json
-from functools import partial
 from pathlib import Path
 
 # %% ../nbs/04_batches.ipynb #c1d2a7e1
@@ -47,26 +46,13 @@ def _cmd_download(args) -> int:
     print(download_gutenberg(args.book_id, args.format, args.cache_dir, args.base_url or GUTENBERG_URL))
     return 0
 
-def _streamed_split(args) -> tuple[list, list, str]|None:
-    "For one text file split by its tail: (train, val, split), each part the file's text a piece at a time."
-    from picaboo.batches import split_tail_pieces
-    from picaboo.readers import TEXT_SUFFIXES, read_text_pieces, with_progress
-    path = Path(args.path) if args.path else None
-    if path is None or not path.is_file() or path.suffix.lower() not in TEXT_SUFFIXES or args.split == "documents":
-        return None
-    train, val = split_tail_pieces(partial(read_text_pieces, path, args.encoding), args.val_fraction)
-    size = path.stat().st_size
-    return [with_progress(train, size * (1 - args.val_fraction), "train.bin")], [val], "tail"
-
 def _cmd_encode(args) -> int:
-    from picaboo.batches import encode_to_bin, load_bin, split_corpus
+    from picaboo.batches import encode_corpus, load_bin
     from picaboo.tokenizer import load_tokenizer
-    tokenizer, out = load_tokenizer(args.tokenizer), Path(args.out)
-    train, val, split = _streamed_split(args) or split_corpus(_documents(args), args.val_fraction, args.seed,
-                                                              args.split)
-    meta = dict(tokenizer_dir=str(args.tokenizer), split=split, source=str(args.path or "default corpus"))
-    for name, part in (("train", train), ("val", val)):
-        path = encode_to_bin(part, tokenizer, out/f"{name}.bin", meta=meta)
+    tokenizer = load_tokenizer(args.tokenizer)
+    bins = encode_corpus(args.path, tokenizer, args.out, args.val_fraction, args.seed, args.split, args.recursive,
+                         args.encoding, meta=dict(tokenizer_dir=str(args.tokenizer)))
+    for path in bins:
         print(f"{path}: {len(load_bin(path)):,} tokens")
     return 0
 

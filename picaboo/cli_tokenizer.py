@@ -35,13 +35,10 @@ def _nonblank(pieces):
             return chain(held, pieces)
     return None
 
-def _stdin_pieces(size:int=1 << 20):
-    while piece := sys.stdin.read(size):
-        yield piece
-
 def _corpus_pieces(paths:list[str], # files, folders, or "-" for standard input
                    recursive:bool=False, # look into subfolders
                    encoding:str="utf-8", # encoding of text files
+                   stdin:str="", # the text of standard input, read once (it cannot be read twice)
                   ):
     "The training text of `paths` a piece at a time: the non-blank documents joined with a blank line."
     from picaboo.data import load_default_corpus
@@ -51,7 +48,7 @@ def _corpus_pieces(paths:list[str], # files, folders, or "-" for standard input
         return
     empty = True
     for path in paths:
-        documents = [(path, _stdin_pieces())] if path == "-" else iter_document_pieces(path, recursive, encoding)
+        documents = [(path, iter([stdin]))] if path == "-" else iter_document_pieces(path, recursive, encoding)
         for _, pieces in documents:
             if (pieces := _nonblank(pieces)) is None:
                 continue
@@ -79,7 +76,9 @@ def _cli_train(args) -> int:
     specials = [ENDOFTEXT] if args.special is None else args.special
     tok = CharTokenizer(specials) if args.char else Tokenizer(specials)
     vocab_size = args.vocab_size if args.vocab_size or args.char else 2048
-    text = _with_progress(_corpus_pieces(args.paths, args.recursive, args.encoding), args.paths, "counting words")
+    stdin = sys.stdin.read() if "-" in args.paths else ""  # files are read twice, a piece at a time; stdin once
+    text = _with_progress(_corpus_pieces(args.paths, args.recursive, args.encoding, stdin), args.paths,
+                          "counting words")
     t0 = time.perf_counter()
     if args.char:
         tok.train("".join(text), vocab_size=vocab_size)
@@ -93,7 +92,7 @@ def _cli_train(args) -> int:
         for piece in pieces:
             n_bytes += len(piece.encode("utf-8"))
             yield piece
-    pieces = _with_progress(_corpus_pieces(args.paths, args.recursive, args.encoding), args.paths, "encoding")
+    pieces = _with_progress(_corpus_pieces(args.paths, args.recursive, args.encoding, stdin), args.paths, "encoding")
     n_tokens = sum(len(ids) for ids in tok.encode_chunks(measured(pieces)))
     print(f"trained {tok!r} on {n_bytes:,} bytes in {seconds:.1f} s ({n_bytes / n_tokens:.2f} bytes per token); "
           f"saved to {folder}")

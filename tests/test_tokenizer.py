@@ -484,3 +484,27 @@ def test_gpt2_under_hugging_face_names(gpt2_pair, tmp_path, corpus):
     hf = GPT2Tokenizer.from_pretrained(tmp_path)  # transformers reads the same two files
     for s in VARIED + [corpus[:20_000]]:
         assert hf_named.encode(s) == hf(s)["input_ids"], s[:40]
+
+
+def test_cli_train_streams_files_and_reads_stdin_once(tmp_path, capsys, monkeypatch, corpus):
+    "Files are read a piece at a time (twice: training, then the token count), standard input once; blank files skipped."
+    run = lambda *a, stdin="": picaboo(*a, stdin=stdin, capsys=capsys, monkeypatch=monkeypatch)
+    docs = tmp_path / "docs"; docs.mkdir()
+    (docs / "a.txt").write_text(corpus[:40_000], encoding="utf-8")
+    (docs / "b.txt").write_text("  \n", encoding="utf-8")
+    (docs / "c.txt").write_text("second\r\ndocument\n", encoding="utf-8")
+    status, out, _ = run("train", "-", docs, "--vocab-size", 400, "--out", tmp_path / "tok", stdin=corpus[-30_000:])
+    assert status == 0 and "bytes per token" in out
+    expected = Tokenizer([ENDOFTEXT])
+    expected.train("\n\n".join([corpus[-30_000:], corpus[:40_000], "second\ndocument\n"]), vocab_size=400)
+    assert Tokenizer.load(tmp_path / "tok").merges == expected.merges
+    n_bytes = len("\n\n".join([corpus[-30_000:], corpus[:40_000], "second\ndocument\n"]).encode("utf-8"))
+    assert f"on {n_bytes:,} bytes" in out
+    status, _, err = run("train", docs / "b.txt", "--out", tmp_path / "t2")
+    assert status == 2 and "is empty" in err
+
+
+def test_with_progress_yields_the_same_pieces(capsys):
+    from picaboo.readers import with_progress
+    pieces = ["ab", "cé", ""]
+    assert list(with_progress(iter(pieces), 10, "x", min_total=1)) == pieces == list(with_progress(pieces, 10, "x"))

@@ -47,13 +47,12 @@ def _cmd_download(args) -> int:
     return 0
 
 def _cmd_encode(args) -> int:
-    from picaboo.batches import encode_to_bin, load_bin, split_corpus
+    from picaboo.batches import encode_corpus, load_bin
     from picaboo.tokenizer import load_tokenizer
-    tokenizer, out = load_tokenizer(args.tokenizer), Path(args.out)
-    train, val, split = split_corpus(_documents(args), args.val_fraction, args.seed, args.split)
-    meta = dict(tokenizer_dir=str(args.tokenizer), split=split, source=str(args.path or "default corpus"))
-    for name, part in (("train", train), ("val", val)):
-        path = encode_to_bin(part, tokenizer, out/f"{name}.bin", meta=meta)
+    tokenizer = load_tokenizer(args.tokenizer)
+    bins = encode_corpus(args.path, tokenizer, args.out, args.val_fraction, args.seed, args.split, args.recursive,
+                         args.encoding, meta=dict(tokenizer_dir=str(args.tokenizer)))
+    for path in bins:
         print(f"{path}: {len(load_bin(path)):,} tokens")
     return 0
 

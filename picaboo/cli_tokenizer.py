@@ -5,11 +5,13 @@ __all__ = ['add_cli']
 # %% ../nbs/03_tokenizer.ipynb #269cf692
 import sys
 import time
+from itertools import chain
 from pathlib import Path
 
 # %% ../nbs/03_tokenizer.ipynb #e18fd62b
 def _read_texts(paths:list[str], # files, folders, or "-" for standard input
                 recursive:bool=False, # look into subfolders
+                encoding:str="utf-8", # encoding of text files
                ) -> list[str]:
     "The texts of `paths`, one per document; the embedded corpus when `paths` is empty."
     from picaboo.data import load_default_corpus
@@ -21,8 +23,48 @@ def _read_texts(paths:list[str], # files, folders, or "-" for standard input
         if path == "-":
             texts.append(sys.stdin.read())
         else:
-            texts += [d.text for d in load_documents(path, recursive=recursive)]
+            texts += [d.text for d in load_documents(path, recursive=recursive, encoding=encoding)]
     return texts
+
+def _nonblank(pieces):
+    "All of `pieces` (an iterator), or None if together they are only whitespace: a blank document is skipped."
+    held = []
+    for piece in pieces:
+        held.append(piece)
+        if piece.strip():
+            return chain(held, pieces)
+    return None
+
+def _corpus_pieces(paths:list[str], # files, folders, or "-" for standard input
+                   recursive:bool=False, # look into subfolders
+                   encoding:str="utf-8", # encoding of text files
+                   stdin:str="", # the text of standard input, read once (it cannot be read twice)
+                  ):
+    "The training text of `paths` a piece at a time: the non-blank documents joined with a blank line."
+    from picaboo.data import load_default_corpus
+    from picaboo.readers import iter_document_pieces
+    if not paths:
+        yield load_default_corpus()
+        return
+    empty = True
+    for path in paths:
+        documents = [(path, iter([stdin]))] if path == "-" else iter_document_pieces(path, recursive, encoding)
+        for _, pieces in documents:
+            if (pieces := _nonblank(pieces)) is None:
+                continue
+            if not empty:
+                yield "\n\n"
+            empty = False
+            yield from pieces
+    if empty:
+        raise ValueError(f"the corpus {' '.join(paths)} is empty: it has no text to train on")
+
+def _with_progress(pieces, paths:list[str], what:str):
+    "`pieces`, with a progress bar (in bytes) when the files are bigger than 4 MB."
+    from picaboo.readers import with_progress
+    files = [Path(p) for p in paths if p != "-"]
+    total = sum(f.stat().st_size for p in files for f in (p.rglob("*") if p.is_dir() else [p]) if f.is_file())
+    return with_progress(pieces, total if len(files) == len(paths) else 0, what)
 
 def _cli_train(args) -> int:
     from picaboo.bpe import ENDOFTEXT
@@ -33,12 +75,25 @@ def _cli_train(args) -> int:
                          "save your tokenizer somewhere else, e.g. --out my-tokenizer")
     specials = [ENDOFTEXT] if args.special is None else args.special
     tok = CharTokenizer(specials) if args.char else Tokenizer(specials)
-    text = "\n\n".join(_read_texts(args.paths, args.recursive))
     vocab_size = args.vocab_size if args.vocab_size or args.char else 2048
+    stdin = sys.stdin.read() if "-" in args.paths else ""  # files are read twice, a piece at a time; stdin once
+    text = _with_progress(_corpus_pieces(args.paths, args.recursive, args.encoding, stdin), args.paths,
+                          "counting words")
     t0 = time.perf_counter()
-    tok.train(text, vocab_size=vocab_size, verbose=args.verbose, **({} if args.char else {"workers": args.workers}))
+    if args.char:
+        tok.train("".join(text), vocab_size=vocab_size)
+    else:
+        tok.train(text, vocab_size=vocab_size, verbose=args.verbose, workers=args.workers)
     seconds, folder = time.perf_counter() - t0, tok.save(args.out)
-    n_bytes, n_tokens = len(text.encode("utf-8")), len(tok.encode_ordinary(text))
+    n_bytes = 0
+
+    def measured(pieces):
+        nonlocal n_bytes
+        for piece in pieces:
+            n_bytes += len(piece.encode("utf-8"))
+            yield piece
+    pieces = _with_progress(_corpus_pieces(args.paths, args.recursive, args.encoding, stdin), args.paths, "encoding")
+    n_tokens = sum(len(ids) for ids in tok.encode_chunks(measured(pieces)))
     print(f"trained {tok!r} on {n_bytes:,} bytes in {seconds:.1f} s ({n_bytes / n_tokens:.2f} bytes per token); "
           f"saved to {folder}")
     return 0
@@ -49,7 +104,7 @@ def _cli_encode(args) -> int:
     tok = load_tokenizer(args.tokenizer or shipped_dir())
     allowed = "all" if args.allowed_special == "all" else set(filter(None, args.allowed_special.split(",")))
     disallowed = () if args.special_as_text else "all"
-    texts = _read_texts(args.paths or ["-"], args.recursive)
+    texts = _read_texts(args.paths or ["-"], args.recursive, args.encoding)
     lines = [" ".join(map(str, tok.encode(text, allowed_special=allowed, disallowed_special=disallowed)))
              for text in texts]
     if args.out:
@@ -86,6 +141,7 @@ def add_cli(subparsers):
     t.add_argument("--special", action="append", help=f"a special token (repeatable; default: {ENDOFTEXT})")
     t.add_argument("--char", action="store_true", help="a character-level tokenizer instead of BPE")
     t.add_argument("--recursive", action="store_true", help="look into subfolders")
+    t.add_argument("--encoding", default="utf-8", help="encoding of text files (default: utf-8)")
     t.add_argument("--workers", type=int, default=None, help="processes for pre-tokenizing (default: automatic)")
     t.add_argument("--verbose", action="store_true", help="print progress")
     t.set_defaults(func=_cli_train)
@@ -98,6 +154,7 @@ def add_cli(subparsers):
     e.add_argument("--special-as-text", action="store_true",
                    help="encode special-token text that is not allowed as ordinary text, instead of failing")
     e.add_argument("--recursive", action="store_true", help="look into subfolders")
+    e.add_argument("--encoding", default="utf-8", help="encoding of text files (default: utf-8)")
     e.add_argument("--out", help="write the ids to this file (default: standard output)")
     e.set_defaults(func=_cli_encode)
     d = actions.add_parser("decode", help="turn lines of ids back into text")

@@ -6,11 +6,13 @@ Docs: https://picaboo-book.github.io/picaboo/readers.html.md"""
 
 # %% auto #0
 __all__ = ['TEXT_SUFFIXES', 'CORPUS_SUFFIXES', 'TINY_SHAKESPEARE_URL', 'TINY_SHAKESPEARE_SHA256', 'GUTENBERG_URL',
-           'read_text_file', 'html_to_text', 'read_epub', 'write_epub', 'read_document', 'corpus_files',
-           'iter_documents', 'load_documents', 'file_sha256', 'download', 'strip_gutenberg_boilerplate',
-           'download_tiny_shakespeare', 'download_gutenberg']
+           'read_text_pieces', 'read_text_file', 'html_to_text', 'read_epub', 'write_epub', 'read_document',
+           'corpus_files', 'iter_documents', 'load_documents', 'iter_document_pieces', 'with_progress',
+           'file_sha256', 'download', 'strip_gutenberg_boilerplate', 'download_tiny_shakespeare',
+           'download_gutenberg']
 
 # %% ../nbs/01a_readers.ipynb #31d60c4e
+import codecs
 import hashlib
 import re
 import urllib.error
@@ -18,7 +20,7 @@ import urllib.request
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from .data import Document, atomic_file, atomic_write_bytes, cache_root, default_documents
 
@@ -32,22 +34,44 @@ def _existing(path:str|Path) -> Path:
         raise FileNotFoundError(f"no such corpus: '{path}' (give a .txt or .epub file, or a folder of them)")
     return path
 
+def read_text_pieces(path:str|Path, # a text file
+                     encoding:str="utf-8", # its encoding
+                     piece_size:int=1 << 20, # bytes read at a time
+                    ) -> Iterator[str]:
+    "The text of a file a piece at a time, with `\\n` line endings: memory stays flat however big the file."
+    path = _existing(path)
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} for '{path}'") from None
+    offset, lines, held, first = 0, 1, "", True
+    with open(path, "rb") as f:
+        while True:
+            data = f.read(piece_size)
+            pending = len(decoder.getstate()[0])
+            try:
+                text = held + decoder.decode(data, final=not data)
+            except UnicodeDecodeError as e:
+                at = offset - pending + e.start
+                line = lines + (e.object[:e.start].count(b"\n") - e.object[:pending].count(b"\n"))
+                raise ValueError(f"'{path}' is not valid {encoding}: byte 0x{e.object[e.start]:02x} at offset {at} "
+                                 f"(line {line}); pass its real encoding, e.g. encoding='latin-1' (on the command "
+                                 "line: --encoding latin-1)") from None
+            offset, lines = offset + len(data), lines + data.count(b"\n")
+            if first:
+                text, first = text.removeprefix("\ufeff"), not text
+            held = "\r" if data and text.endswith("\r") else ""  # its \n may come with the next piece
+            text = text[:len(text) - len(held)].replace("\r\n", "\n").replace("\r", "\n")
+            if text:
+                yield text
+            if not data:
+                return
+
 def read_text_file(path:str|Path, # a text file
                    encoding:str="utf-8", # its encoding
                   ) -> str:
     "The text of a file, with `\\n` line endings; a clear error saying where if it is not in `encoding`."
-    path = _existing(path)
-    data = path.read_bytes()
-    try:
-        text = data.decode(encoding)
-    except LookupError:
-        raise ValueError(f"unknown encoding {encoding!r} for '{path}'") from None
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise ValueError(f"'{path}' is not valid {encoding}: byte 0x{data[e.start]:02x} at offset {e.start} (line "
-                         f"{line}); "
-                         f"pass its real encoding, e.g. encoding='latin-1'") from None
-    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(read_text_pieces(path, encoding))
 
 # %% ../nbs/01a_readers.ipynb #7653f0eb
 _BLOCK_TAGS = ["address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption", "figure", "footer",
@@ -203,6 +227,34 @@ def load_documents(path:str|Path|None=None, # a file, a folder, or None for the 
     if not docs:
         raise ValueError(f"the corpus '{path}' is empty: it has no text to train on")
     return docs
+
+def iter_document_pieces(path:str|Path, # a file or a folder (for standard input, read `sys.stdin` yourself)
+                         recursive:bool=False, # for a folder: include subfolders
+                         encoding:str="utf-8", # encoding of text files
+                        ) -> Iterator[tuple[Path, Iterator[str]]]:
+    "(file, its text a piece at a time) for each file at `path`: a big text file is never in memory at once."
+    path = _existing(path)
+    for file in (corpus_files(path, recursive) if path.is_dir() else [path]):
+        if file.suffix.lower() in TEXT_SUFFIXES:
+            yield file, read_text_pieces(file, encoding)
+        else:
+            yield file, iter([read_document(file, encoding).text])
+
+def with_progress(pieces:Iterable[str], # a text a piece at a time
+                  total:int, # its size in bytes (UTF-8), or an estimate such as the files' sizes
+                  desc:str, # what is being done, e.g. "encoding"
+                  min_total:int=4 << 20, # smaller texts get no bar
+                 ) -> Iterator[str]:
+    "`pieces`, with a progress bar in bytes (tqdm, on standard error) if the text is big."
+    if total < min_total:
+        yield from pieces
+        return
+    from tqdm import tqdm
+    with tqdm(total=total, unit="B", unit_scale=True, desc=desc) as bar:
+        for piece in pieces:
+            bar.update(len(piece.encode("utf-8")))
+            yield piece
+
 
 # %% ../nbs/01a_readers.ipynb #e8f38198
 TINY_SHAKESPEARE_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"

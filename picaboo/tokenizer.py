@@ -8,17 +8,21 @@ Docs: https://picaboo-book.github.io/picaboo/tokenizer.html.md"""
 __all__ = ['Tokenizer', 'CharTokenizer', 'load_tokenizer']
 
 # %% ../nbs/03_tokenizer.ipynb #9918075e
+import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
 
 import regex
 
-from .bpe import ENDOFTEXT, GPT2_SPLIT_PATTERN, bpe_encode, count_words, split_at_specials, train_bpe
+from .bpe import (ENDOFTEXT, GPT2_SPLIT_PATTERN, bpe_encode, count_words, iter_pretokens, split_at_specials,
+                         train_bpe)
 from .data import atomic_write_bytes
 from .tokenizer_base import (  # the shared part; its public names can be imported from here too
     BYTE_TO_CHAR, CHAR_TO_BYTE, FORMAT_VERSION, META_FILE, IncrementalDecoder, TokenizerBase, bytes_to_unicode,
-    str_to_token, token_to_str, _learned_ranks, _read_encoder, _read_json, _read_merges, _read_meta, _write_json)
+    str_to_token, token_to_str, _learned_ranks, _read_encoder, _read_json, _read_merges, _read_meta,
+    _replace_surrogates, _write_json)
 
 # %% ../nbs/03_tokenizer.ipynb #48132b13
 class Tokenizer(TokenizerBase):
@@ -43,14 +47,14 @@ class Tokenizer(TokenizerBase):
         self._tokens = {i: t for t, i in ranks.items()}
         self._reset()
 
-    def train(self, text:str, # training text; special tokens in it are cut out
+    def train(self, text:str|Iterable[str], # training text, or its pieces in order; special tokens are cut out
               vocab_size:int|None=None, # total vocabulary size, special tokens included
               num_merges:int|None=None, # or: the number of tokens to learn beyond the 256 bytes
               verbose:bool=False, # print progress
               workers:int|None=None, # processes for pre-tokenization (`None`: automatic)
              ) -> tuple[list[tuple[bytes, bytes]], list[int]]:
         "Learn the vocabulary from `text`. Returns (merges, how often each merged pair occurred)."
-        if not isinstance(text, str) or not text:
+        if isinstance(text, str) and not text or not isinstance(text, (str, Iterable)):
             raise ValueError(f"cannot train on empty text: give the corpus as text= (got {text!r:.40})")
         if (vocab_size is None) == (num_merges is None):
             raise ValueError("give exactly one of vocab_size= (special tokens included) or num_merges=")
@@ -65,6 +69,8 @@ class Tokenizer(TokenizerBase):
             raise ValueError(f"special token id(s) {clash} fall among the {num_tokens} learned ids "
                              f"(0..{num_tokens - 1}); give ids >= {num_tokens}, or a list to append them")
         words = count_words(text, self.pattern, tuple(self._special_spec), workers)
+        if not words:
+            raise ValueError("cannot train on empty text: the pieces given as text= hold no words")
         merges, counts = train_bpe(words, num_tokens, verbose)
         ranks = {bytes([b]): b for b in range(256)}
         for a, b in merges:
@@ -74,9 +80,9 @@ class Tokenizer(TokenizerBase):
         self.add_special_tokens(specials)
         return merges, counts
 
-    def encode_ordinary(self, text:str) -> list[int]:
-        "Encode `text` with no special tokens at all (their text is ordinary text)."
-        pieces, cache = self._split.findall(text), self._cache
+    def _encode_words(self, pieces:list[str]) -> list[int]:
+        "The ids of a list of pre-tokens, each encoded once and cached."
+        cache = self._cache
         try:
             return list(chain.from_iterable(map(cache.__getitem__, pieces)))  # every pre-token seen before
         except KeyError:
@@ -86,6 +92,22 @@ class Tokenizer(TokenizerBase):
         for piece in set(pieces).difference(cache):
             cache[piece] = bpe_encode(piece.encode("utf-8"), self.ranks)
         return list(chain.from_iterable(map(cache.__getitem__, pieces)))
+
+    def encode_chunks(self, text:str|Iterable[str], # a text, or its pieces in order (e.g. a file read in pieces)
+                      chunk_size:int=1 << 18, # characters encoded at a time
+                     ) -> Iterator[list[int]]:
+        "Encode like `encode_ordinary`, yielding the ids a chunk at a time: memory stays flat however long the text."
+        pieces = [text] if isinstance(text, str) else text
+        for words in iter_pretokens(map(_replace_surrogates, pieces), self.pattern, chunk_size=chunk_size):
+            ids = self._encode_words(words)
+            del words  # only one chunk's words alive while the next chunk is split
+            yield ids
+
+    def encode_ordinary(self, text:str) -> list[int]:
+        "Encode `text` with no special tokens at all (their text is ordinary text)."
+        if len(text) <= 1 << 20:
+            return self._encode_words(self._split.findall(_replace_surrogates(text)))
+        return list(chain.from_iterable(self.encode_chunks(text)))  # a long text: no list of all its pre-tokens
 
     def save(self, folder:str|Path) -> Path:
         "Write `encoder.json`, `merges.bpe` and `tokenizer_meta.json` (UTF-8, each atomically) to `folder`."
@@ -98,22 +120,40 @@ class Tokenizer(TokenizerBase):
 
     @classmethod
     def load(cls, folder:str|Path) -> "Tokenizer":
-        "Load a tokenizer saved by `save`, or GPT-2's released `encoder.json` + `vocab.bpe`."
+        "Load what `save` wrote; GPT-2's files (`encoder.json` + `vocab.bpe`, or Hugging Face's names for them, "
+        "`vocab.json` + `merges.txt`); or a byte-level BPE `tokenizer.json` of Hugging Face `tokenizers`."
         folder = Path(folder)
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder}: no such tokenizer folder (it should hold encoder.json and merges.bpe)")
-        meta = _read_meta(folder, "bpe")
-        encoder, merges_path = _read_encoder(folder / "encoder.json"), folder / "merges.bpe"
+        if not (folder / META_FILE).is_file() and not (folder / "encoder.json").is_file():
+            if (folder / "vocab.json").is_file() and (folder / "merges.txt").is_file():
+                return cls._from_files(folder / "vocab.json", folder / "merges.txt", {})  # GPT-2 on Hugging Face
+            if (folder / "tokenizer.json").is_file():
+                return cls._from_vocab(*_read_hf_tokenizer(folder / "tokenizer.json"), folder / "tokenizer.json")
+            raise FileNotFoundError(f"{folder}: no tokenizer files; picaboo reads its own encoder.json + merges.bpe + "
+                                    f"{META_FILE}, GPT-2's encoder.json + vocab.bpe (or vocab.json + merges.txt), "
+                                    "or a byte-level BPE tokenizer.json")
+        merges_path = folder / "merges.bpe"
         if not merges_path.is_file() and (folder / "vocab.bpe").is_file():
             merges_path = folder / "vocab.bpe"  # GPT-2's name
+        return cls._from_files(folder / "encoder.json", merges_path, _read_meta(folder, "bpe"))
+
+    @classmethod
+    def _from_files(cls, encoder_path:Path, merges_path:Path, meta:dict) -> "Tokenizer":
+        "A tokenizer from GPT-2-format files; the special tokens are in `meta`, or else are what no merge made."
+        encoder = _read_encoder(encoder_path)
         merges = _read_merges(merges_path, encoder)
         specials = meta.get("special_tokens")
         if specials is None:  # GPT-2's files: the tokens that are neither a byte nor made by a merge
             made = {token_to_str(a + b) for a, b in merges} | set(BYTE_TO_CHAR.values())
             specials = {s: i for s, i in encoder.items() if s not in made}
-        tok = cls(pattern=meta.get("pattern", GPT2_SPLIT_PATTERN))
-        tok._set_vocab(_learned_ranks(encoder, specials, folder / "encoder.json"), merges)
-        tok._load_specials({"special_tokens": specials}, encoder, folder / "encoder.json")
+        return cls._from_vocab(encoder, merges, specials, meta.get("pattern", GPT2_SPLIT_PATTERN), encoder_path)
+
+    @classmethod
+    def _from_vocab(cls, encoder:dict, merges:list, specials:dict, pattern:str, path:Path) -> "Tokenizer":
+        tok = cls(pattern=pattern)
+        tok._set_vocab(_learned_ranks(encoder, specials, path), merges)
+        tok._load_specials({"special_tokens": specials}, encoder, path)
         return tok
 
     def to_tiktoken(self, name:str="picaboo", # the name of the encoding
@@ -122,6 +162,63 @@ class Tokenizer(TokenizerBase):
         import tiktoken
         return tiktoken.Encoding(name=name, pat_str=self.pattern, mergeable_ranks=dict(self.ranks),
                                  special_tokens=dict(self.special_tokens))
+
+# %% ../nbs/03_tokenizer.ipynb #84bd4d48
+_HF_SUPPORTED = ("picaboo reads byte-level BPE: model type BPE with a ByteLevel pre-tokenizer (GPT-2's kind, alone "
+                 "or after a Split regex), no normalizer")
+
+def _hf_pattern(pre:dict|None, path:Path) -> str:
+    "The split pattern of a `tokenizer.json` pre-tokenizer: ByteLevel (GPT-2's pattern), or Split(regex) + ByteLevel."
+    steps = pre.get("pretokenizers", []) if pre and pre.get("type") == "Sequence" else [pre]
+    last, first = steps[-1] or {}, steps[0] or {}
+    if last.get("type") == "ByteLevel" and not last.get("add_prefix_space"):
+        if len(steps) == 1 and last.get("use_regex", True):
+            return GPT2_SPLIT_PATTERN  # the regex ByteLevel applies: GPT-2's
+        split_pattern = first.get("pattern", {}).get("Regex") if first.get("type") == "Split" else None
+        if len(steps) == 2 and split_pattern and first.get("behavior") == "Isolated" and not first.get("invert") \
+                and not last.get("use_regex", True):
+            return split_pattern
+    raise ValueError(f"{path}: the pre-tokenizer {json.dumps(pre)[:100]} is not supported; {_HF_SUPPORTED}")
+
+def _hf_merges(model:dict, encoder:dict[str, int], path:Path) -> list[tuple[bytes, bytes]]:
+    "The merges of a BPE model (strings `a b` or pairs), checked: they make tokens, with ids in merge order."
+    merges, last_id = [], -1
+    for n, merge in enumerate(model.get("merges", [])):
+        parts = merge.split(" ") if isinstance(merge, str) else list(merge)
+        if len(parts) != 2 or any(p not in encoder for p in (*parts, "".join(parts))):
+            raise ValueError(f"{path}: merge {n} {merge!r} is not two tokens of the vocabulary that make a third")
+        made = encoder["".join(parts)]
+        if made < last_id:
+            raise ValueError(f"{path}: merge {n} {merge!r} makes id {made}, below an earlier merge's {last_id}; "
+                             "picaboo ranks merges by id, as GPT-2 and tiktoken do")
+        last_id = made
+        try:
+            merges.append((str_to_token(parts[0]), str_to_token(parts[1])))
+        except KeyError as e:
+            raise ValueError(f"{path}: merge {n} has {e.args[0]!r}, not a character of the byte-level alphabet; "
+                             f"{_HF_SUPPORTED}") from None
+    return merges
+
+def _read_hf_tokenizer(path:Path) -> tuple[dict, list, dict, str]:
+    "(encoder, merges, special tokens, pattern) of a Hugging Face `tokenizer.json` holding a byte-level BPE."
+    state = _read_json(path)
+    model = state.get("model") if isinstance(state, dict) else None
+    if not isinstance(model, dict) or model.get("type", "BPE" if "merges" in model else None) != "BPE":
+        kind = model.get("type") if isinstance(model, dict) else None
+        raise ValueError(f"{path}: holds a {kind!r} tokenizer model; {_HF_SUPPORTED}")
+    if state.get("normalizer") is not None:
+        raise ValueError(f"{path}: has a {state['normalizer'].get('type')!r} normalizer; {_HF_SUPPORTED}")
+    unsupported = [k for k in ("dropout", "byte_fallback", "continuing_subword_prefix", "end_of_word_suffix")
+                   if model.get(k)]
+    if unsupported:
+        raise ValueError(f"{path}: uses BPE options picaboo does not implement ({', '.join(unsupported)}); "
+                         f"{_HF_SUPPORTED}")
+    pattern = _hf_pattern(state.get("pre_tokenizer"), path)
+    added = {t["content"]: t["id"] for t in state.get("added_tokens") or []}
+    encoder = {**model.get("vocab", {}), **added}
+    if len(set(encoder.values())) != len(encoder):
+        raise ValueError(f"{path}: several tokens share an id ({len(encoder) - len(set(encoder.values()))} ids)")
+    return encoder, _hf_merges(model, encoder, path), added, pattern
 
 # %% ../nbs/03_tokenizer.ipynb #8bc24526
 class CharTokenizer(TokenizerBase):

@@ -12,8 +12,10 @@ __all__ = ['BYTE_TO_CHAR',
 
 # %% ../nbs/03_tokenizer.ipynb #7b0a5e11
 import codecs
+import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import __version__
@@ -74,6 +76,14 @@ def _read_meta(folder:Path, kind:str) -> dict:
     return meta
 
 # %% ../nbs/03_tokenizer.ipynb #328f42c1
+def _replace_surrogates(text:str) -> str:
+    "`text` with each lone surrogate (not text: UTF-8 cannot write it) replaced by U+FFFD, as tiktoken does."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
 class IncrementalDecoder:
     "Decode ids as they arrive, holding back the bytes of a character that is not complete yet."
     def __init__(self, tokenizer, errors:str="replace"):
@@ -94,7 +104,7 @@ class TokenizerBase:
     def _reset(self):
         "Rebuild the id -> bytes table and clear the caches after the vocabulary changed."
         self._id_bytes = {**self._tokens, **{i: s.encode("utf-8") for s, i in self.special_tokens.items()}}
-        self._cache, self._encoder = {}, None
+        self._cache, self._encoder, self._fingerprint = {}, None, None
 
     @property
     def vocab_size(self) -> int:
@@ -108,6 +118,16 @@ class TokenizerBase:
         if self._encoder is None:
             self._encoder = {**self._learned_encoder(), **self.special_tokens}
         return self._encoder
+
+    @property
+    def fingerprint(self) -> str:
+        "sha256 of all that decides the ids (tokens and their ids, merges, pattern): the tokenizer's identity."
+        if self._fingerprint is None:
+            state = {"type": type(self).__name__, "encoder": sorted(self.encoder.items(), key=lambda kv: kv[1]),
+                     "merges": [f"{token_to_str(a)} {token_to_str(b)}" for a, b in getattr(self, "merges", [])],
+                     "pattern": getattr(self, "pattern", None)}
+            self._fingerprint = hashlib.sha256(json.dumps(state, ensure_ascii=False).encode("utf-8")).hexdigest()
+        return self._fingerprint
 
     def add_special_tokens(self, tokens:dict|list):
         "Add special tokens: a list gets the next free ids, a dict gives explicit ids."
@@ -140,11 +160,7 @@ class TokenizerBase:
         else:
             allowed = self._tiktoken_policy(text, frozenset() if allowed_special is None else allowed_special,
                                             "all" if disallowed_special is None else disallowed_special)
-        try:
-            return self._encode_with_specials(text, allowed)
-        except UnicodeEncodeError:  # lone surrogates are not text; replace them, as tiktoken does
-            clean = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-            return self._encode_with_specials(clean, allowed)
+        return self._encode_with_specials(_replace_surrogates(text), allowed)
 
     def _tiktoken_policy(self, text:str, allowed_special:set|str, disallowed_special:set|str) -> set:
         "The special tokens to recognise, by tiktoken's rules; an error if `text` holds disallowed special-token text."
@@ -169,6 +185,12 @@ class TokenizerBase:
             elif part:
                 ids += self.encode_ordinary(part)
         return ids
+
+    def encode_chunks(self, text, # a text, or its pieces in order
+                     ) -> Iterator[list[int]]:
+        "Encode like `encode_ordinary`, yielding the ids of each piece (a character tokenizer reads no context)."
+        for piece in ([text] if isinstance(text, str) else text):
+            yield self.encode_ordinary(piece)
 
     def encode_batch(self, texts:list[str], **kwargs) -> list[list[int]]:
         "Encode each text (keyword arguments as for `encode`)."

@@ -147,3 +147,53 @@ def test_default_corpus_is_the_same_in_any_process(tmp_path):
     code = f"from picaboo import data; print(data.build_default_corpus({str(tmp_path / 'fresh')!r}))"
     fresh = Path(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip())
     assert json.loads((fresh / "manifest.json").read_text())["sha256"] == here
+
+
+def test_cli_encode_streams_one_file_with_the_same_ids(tmp_path, capsys):
+    "One text file is read, split at its tail and encoded a piece at a time: the ids are those of the whole text."
+    from picaboo.tokenizer import load_tokenizer
+    tok, text = load_tokenizer(MODELS), readers.read_text_file(DATASETS / "sample.txt")
+    big = tmp_path / "big.txt"
+    big.write_bytes(("\r\n\ufeff" + text + "\n\n").encode("utf-8") * 3)  # CRLF, a BOM inside, and three copies
+    assert main(["data", "encode", str(big), "--tokenizer", str(MODELS), "--out", str(tmp_path / "out")]) == 0
+    train_text, val_text = batches.split_tail(readers.read_text_file(big), 0.1)
+    for name, part in (("train", train_text), ("val", val_text)):
+        expected = batches.encode_to_bin([part], tok, tmp_path / f"{name}.bin")
+        assert batches.load_bin(tmp_path / "out" / f"{name}.bin").tolist() == batches.load_bin(expected).tolist()
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("piece_size", [1, 2, 5, 1 << 20])
+def test_read_text_pieces_equal_read_text_file(tmp_path, piece_size):
+    path = tmp_path / "t.txt"
+    text = "\ufeffa\r\nb\rc\n\r\n\u00e9\U0001F600 \r"
+    path.write_bytes(text.encode("utf-8"))
+    expected = text[1:].replace("\r\n", "\n").replace("\r", "\n")
+    assert "".join(readers.read_text_pieces(path, piece_size=piece_size)) == expected == readers.read_text_file(path)
+    path.write_bytes(b"first line\nun caf\xe9\n")
+    with pytest.raises(ValueError, match=r"byte 0xe9 at offset 17 \(line 2\).*--encoding latin-1"):
+        list(readers.read_text_pieces(path, piece_size=piece_size))
+    assert "".join(readers.read_text_pieces(path, "latin-1", piece_size)) == "first line\nun café\n"
+
+
+def test_token_files_know_their_tokenizer(tmp_path):
+    from picaboo.tokenizer import ENDOFTEXT, Tokenizer, load_tokenizer
+    book, other = load_tokenizer(MODELS), Tokenizer([ENDOFTEXT])
+    path = batches.encode_to_bin(["some text"], book, tmp_path / "t.bin")
+    assert json.loads(batches.meta_path(path).read_text())["tokenizer_sha256"] == book.fingerprint
+    assert batches.load_bin(path, tokenizer=load_tokenizer(MODELS)).tolist() == book.encode("some text") + [book.eot_id]
+    with pytest.raises(ValueError, match="encoded by another tokenizer") as e:
+        batches.load_bin(path, tokenizer=other)
+    assert len(str(e.value).splitlines()) == 1
+
+
+def test_cli_encoding_flag(tmp_path, capsys):
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("un café au lait, s'il vous plaît; déjà vu, à la carte, même fête\n".encode("latin-1") * 50)
+    assert main(["tokenizer", "train", str(latin), "--vocab-size", "270", "--out", str(tmp_path / "tok")]) == 2
+    assert "--encoding latin-1" in capsys.readouterr().err
+    assert main(["tokenizer", "train", str(latin), "--encoding", "latin-1", "--vocab-size", "270",
+                 "--out", str(tmp_path / "tok")]) == 0
+    assert main(["data", "encode", str(latin), "--encoding", "latin-1", "--tokenizer", str(tmp_path / "tok"),
+                 "--out", str(tmp_path / "bins")]) == 0
+    assert "train.bin" in capsys.readouterr().out

@@ -339,3 +339,172 @@ def test_cli_in_a_real_process(tmp_path):
                         "decode", str(tmp_path / "ids.txt"), "--tokenizer", str(tmp_path / "c")],
                        capture_output=True, text=True, encoding="utf-8", timeout=300)
     assert r.returncode == 0 and r.stdout == "héllo 👋\n", r.stderr
+
+
+# --- streaming: chunks cut where the pattern cuts, for any pattern ----------------------------------------
+
+PATTERNS = [GPT2_SPLIT_PATTERN, r"\s+|\S+", r"(?<=\s)\w+|\W|\w+", r"\w+$|\w{1,3}|\s", r"(a)|b|.", r"x*",
+            r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+"""]
+
+def cut_at(text, cuts):
+    "`text` in pieces, cut at the (sorted, deduplicated) positions `cuts`."
+    cuts = sorted({c % (len(text) + 1) for c in cuts})
+    return [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+
+@MANY
+@given(TEXTS, st.lists(st.integers(0, 10_000), max_size=8), st.sampled_from(PATTERNS), st.integers(1, 40),
+       st.booleans())
+def test_iter_pretokens_equals_findall(text, cuts, pattern, chunk_size, specials):
+    from picaboo.bpe import LOOKAHEAD_MARGIN, iter_pretokens, split_at_specials
+    special_tokens = (ENDOFTEXT, "<|user|>") if specials else ()
+    expected = [m.group() for part in split_at_specials(text, special_tokens) for m in regex.finditer(pattern, part)]
+    streamed = [w for chunk in iter_pretokens(cut_at(text, cuts), pattern, special_tokens, chunk_size) for w in chunk]
+    assert streamed == expected and LOOKAHEAD_MARGIN >= 256
+
+def test_iter_pretokens_on_the_corpus_in_small_chunks(corpus):
+    from picaboo.bpe import iter_pretokens
+    text = corpus[:200_000]
+    for pattern in PATTERNS[:4]:
+        pieces = [text[i:i + 9999] for i in range(0, len(text), 9999)]
+        assert [w for c in iter_pretokens(pieces, pattern, chunk_size=3000) for w in c] == regex.findall(pattern, text)
+
+@FEW
+@given(TEXTS, st.lists(st.integers(0, 10_000), max_size=8))
+def test_encode_chunks_equal_encode_ordinary(book, text, cuts):
+    streamed = [i for ids in book.encode_chunks(cut_at(text, cuts), chunk_size=7) for i in ids]
+    assert streamed == book.encode_ordinary(text) == book.to_tiktoken().encode_ordinary(text)
+
+def test_long_text_encoded_in_chunks(book, corpus):
+    text = corpus * 2  # over a megabyte: encode_ordinary goes chunk by chunk
+    assert book.encode_ordinary(text) == book.to_tiktoken().encode_ordinary(text)
+
+def test_training_on_pieces_learns_the_same_merges(corpus):
+    text = corpus[:150_000] + ENDOFTEXT + corpus[150_000:300_000]
+    whole, pieces = Tokenizer([ENDOFTEXT]), Tokenizer([ENDOFTEXT])
+    assert whole.train(text, vocab_size=600) == pieces.train(iter(cut_at(text, range(7, len(text), 5003))), vocab_size=600)
+    assert whole.encoder == pieces.encoder and whole.merges == pieces.merges
+    with pytest.raises(ValueError, match="empty"): Tokenizer().train(iter([]), vocab_size=300)
+
+def test_encode_ordinary_replaces_lone_surrogates(book):
+    s = "a\ud800b \udfff"
+    assert book.encode_ordinary(s) == book.encode(s) == book.to_tiktoken().encode_ordinary(s)
+    assert book.decode(book.encode_ordinary(s)) == "a\ufffdb \ufffd"
+
+def test_fingerprint(book, small, tmp_path):
+    assert book.fingerprint == Tokenizer.load(ROOT / "models").fingerprint != small.fingerprint
+    assert Tokenizer.load(small.save(tmp_path / "s")).fingerprint == small.fingerprint
+
+
+# --- tokenizer files as others save them -----------------------------------------------------------------
+
+VARIED = ["Hello world! 👋", "  indented\n\tcode = 1234567 + x", "l'été s'il vous plaît, it's", "字 한국어 🇫🇷",
+          "trailing spaces   ", "\n\n\n", "<|endoftext|> and more", "e\u0301 ﬁ Ω \x00\x1b"]
+
+def hf_byte_level_bpe(texts, vocab_size, split_pattern=None):
+    "A byte-level BPE trained by Hugging Face `tokenizers` (ByteLevel alone, or after a Split regex)."
+    from tokenizers import Regex, Tokenizer as HFTokenizer, decoders, models, pre_tokenizers, trainers
+    hf = HFTokenizer(models.BPE())
+    if split_pattern is None:
+        hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    else:
+        hf.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(split_pattern), "isolated"),
+                                                    pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    hf.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[ENDOFTEXT], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    hf.train_from_iterator(texts, trainer)
+    return hf
+
+@pytest.mark.parametrize("split_pattern", [None, PATTERNS[-1]])
+def test_hf_tokenizer_json(corpus, tmp_path, split_pattern):
+    hf = hf_byte_level_bpe([corpus[:300_000]], 800, split_pattern)
+    hf.save(str(tmp_path / "tokenizer.json"))
+    tok = Tokenizer.load(tmp_path)
+    assert tok.special_tokens == {ENDOFTEXT: 0} and tok.vocab_size == hf.get_vocab_size() == 800
+    assert tok.pattern == (split_pattern or GPT2_SPLIT_PATTERN) and isinstance(load_tokenizer(tmp_path), Tokenizer)
+    for text in [*VARIED, corpus[-50_000:], "".join(TROUBLEMAKERS)]:
+        assert tok.encode(text) == hf.encode(text).ids, text[:40]
+        assert tok.decode(tok.encode(text)) == text
+    saved = Tokenizer.load(tok.save(tmp_path / "picaboo"))  # and saved in picaboo's own format
+    assert saved.encode(corpus[-20_000:]) == tok.encode(corpus[-20_000:]) and saved.fingerprint == tok.fingerprint
+
+@FEW
+@given(TEXTS)
+def test_hf_tokenizer_json_property(hf_pair, s):
+    tok, hf = hf_pair
+    assert tok.encode(s, disallowed_special=()) == hf.encode(s, add_special_tokens=False).ids or ENDOFTEXT in s
+
+@pytest.fixture(scope="module")
+def hf_pair(corpus, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hf")
+    hf = hf_byte_level_bpe([corpus[:300_000]], 600)
+    hf.save(str(folder / "tokenizer.json"))
+    return Tokenizer.load(folder), hf
+
+def test_hf_unsupported_refused_in_one_line(tmp_path):
+    from tokenizers import Tokenizer as HFTokenizer, models, normalizers, pre_tokenizers, trainers
+    wordpiece = HFTokenizer(models.WordPiece(unk_token="[UNK]"))
+    wordpiece.pre_tokenizer = pre_tokenizers.Whitespace()
+    wordpiece.train_from_iterator(["some words to learn"], trainers.WordPieceTrainer(vocab_size=50, show_progress=False))
+    wordpiece.save(str(tmp_path / "tokenizer.json"))
+    with pytest.raises(ValueError, match="'WordPiece' tokenizer model; picaboo reads byte-level BPE") as e:
+        Tokenizer.load(tmp_path)
+    assert len(str(e.value).splitlines()) == 1
+    hf = hf_byte_level_bpe(["some words to learn"], 300)
+    hf.normalizer = normalizers.NFKC()
+    hf.save(str(tmp_path / "tokenizer.json"))
+    with pytest.raises(ValueError, match="'NFKC' normalizer"): Tokenizer.load(tmp_path)
+    hf = hf_byte_level_bpe(["some words to learn"], 300)
+    hf.pre_tokenizer = pre_tokenizers.Whitespace()
+    hf.save(str(tmp_path / "tokenizer.json"))
+    with pytest.raises(ValueError, match="pre-tokenizer .* is not supported"): Tokenizer.load(tmp_path)
+    (tmp_path / "tokenizer.json").unlink()
+    with pytest.raises(FileNotFoundError, match="no tokenizer files; picaboo reads"): Tokenizer.load(tmp_path)
+
+def test_gpt2_names_of_hugging_face(book, tmp_path):
+    "GPT-2's two files under Hugging Face's names: vocab.json (= encoder.json) and merges.txt (= vocab.bpe)."
+    folder = book.save(tmp_path / "book")
+    (folder / "encoder.json").rename(folder / "vocab.json")
+    (folder / "merges.bpe").rename(folder / "merges.txt")
+    (folder / META_FILE).unlink()
+    hf_named = Tokenizer.load(folder)
+    assert hf_named.encoder == book.encoder and hf_named.merges == book.merges and hf_named.fingerprint == book.fingerprint
+
+@needs_gpt2
+def test_gpt2_under_hugging_face_names(gpt2_pair, tmp_path, corpus):
+    import shutil
+    gpt2, reference = gpt2_pair
+    shutil.copy(Path(GPT2_DIR) / "encoder.json", tmp_path / "vocab.json")
+    shutil.copy(Path(GPT2_DIR) / "vocab.bpe", tmp_path / "merges.txt")
+    hf_named = Tokenizer.load(tmp_path)
+    assert hf_named.fingerprint == gpt2.fingerprint and hf_named.special_tokens == {ENDOFTEXT: 50256}
+    text = corpus[:100_000] + "".join(TROUBLEMAKERS)
+    assert hf_named.encode(text, disallowed_special=()) == reference.encode(text, disallowed_special=())
+    from transformers import GPT2Tokenizer
+    hf = GPT2Tokenizer.from_pretrained(tmp_path)  # transformers reads the same two files
+    for s in VARIED + [corpus[:20_000]]:
+        assert hf_named.encode(s) == hf(s)["input_ids"], s[:40]
+
+
+def test_cli_train_streams_files_and_reads_stdin_once(tmp_path, capsys, monkeypatch, corpus):
+    "Files are read a piece at a time (twice: training, then the token count), standard input once; blank files skipped."
+    run = lambda *a, stdin="": picaboo(*a, stdin=stdin, capsys=capsys, monkeypatch=monkeypatch)
+    docs = tmp_path / "docs"; docs.mkdir()
+    (docs / "a.txt").write_text(corpus[:40_000], encoding="utf-8")
+    (docs / "b.txt").write_text("  \n", encoding="utf-8")
+    (docs / "c.txt").write_text("second\r\ndocument\n", encoding="utf-8")
+    status, out, _ = run("train", "-", docs, "--vocab-size", 400, "--out", tmp_path / "tok", stdin=corpus[-30_000:])
+    assert status == 0 and "bytes per token" in out
+    expected = Tokenizer([ENDOFTEXT])
+    expected.train("\n\n".join([corpus[-30_000:], corpus[:40_000], "second\ndocument\n"]), vocab_size=400)
+    assert Tokenizer.load(tmp_path / "tok").merges == expected.merges
+    n_bytes = len("\n\n".join([corpus[-30_000:], corpus[:40_000], "second\ndocument\n"]).encode("utf-8"))
+    assert f"on {n_bytes:,} bytes" in out
+    status, _, err = run("train", docs / "b.txt", "--out", tmp_path / "t2")
+    assert status == 2 and "is empty" in err
+
+
+def test_with_progress_yields_the_same_pieces(capsys):
+    from picaboo.readers import with_progress
+    pieces = ["ab", "cé", ""]
+    assert list(with_progress(iter(pieces), 10, "x", min_total=1)) == pieces == list(with_progress(pieces, 10, "x"))

@@ -3,8 +3,6 @@
 __all__ = ['shipped_model_names', 'shipped_model', 'find_model', 'load_model_and_tokenizer']
 
 # %% ../nbs/06a_checkpoints.ipynb #3b413507
-import shutil
-import tempfile
 from pathlib import Path
 
 from .checkpoint import clean_state_dict, load_checkpoint, tokenizer_from_files
@@ -12,18 +10,6 @@ from .model import PicabooLM, PicabooLMParams
 from .data import shipped_dir
 from .model_files import CONFIG_NAME, read_config
 from .tokenizer import Tokenizer, load_tokenizer
-
-def _load_gpt2_tokenizer(folder:Path):
-    "GPT-2's tokenizer from a Hugging Face folder (vocab.json + merges.txt) or GPT-2's own files."
-    if (folder / "encoder.json").is_file():
-        return Tokenizer.load(folder)
-    if not ((folder / "vocab.json").is_file() and (folder / "merges.txt").is_file()):
-        raise FileNotFoundError(f"no GPT-2 tokenizer in {folder}: expected vocab.json + merges.txt (Hugging Face) "
-                                "or encoder.json + vocab.bpe")
-    with tempfile.TemporaryDirectory() as d:  # the same two files under GPT-2's original names
-        shutil.copy(folder / "vocab.json", Path(d) / "encoder.json")
-        shutil.copy(folder / "merges.txt", Path(d) / "vocab.bpe")
-        return Tokenizer.load(d)
 
 def shipped_model_names() -> list[str]:
     "The names of the models the book ships (folders of `picaboo.models` with a config.json)."
@@ -83,7 +69,7 @@ def load_model_and_tokenizer(path:str|Path, # save_pretrained folder, training c
     else:
         model = PicabooLM.from_pretrained(path, device=device)
         is_gpt2 = read_config(path).get("model_type") == "gpt2"
-        tokenizer = _load_gpt2_tokenizer(path) if is_gpt2 else _tokenizer_beside(path)
+        tokenizer = Tokenizer.load(path) if is_gpt2 else _tokenizer_beside(path)
     if tokenizer.vocab_size > model.params.vocab_size:
         raise ValueError(f"the tokenizer in {path} has {tokenizer.vocab_size} tokens but the model only "
                          f"{model.params.vocab_size}: they do not belong together")

@@ -34,12 +34,12 @@ _EXPORTS = {
     "shipped_model": "picaboo.loading",
     "load_model_and_tokenizer": "picaboo.loading",
     "start_tracking": "picaboo.tracking",
-    "configure_adamw_optimizer": "picaboo.training",
-    "cosine_lr": "picaboo.training",
-    "evaluate": "picaboo.training",
+    "configure_adamw_optimizer": "picaboo.optim",
+    "cosine_lr": "picaboo.optim",
+    "evaluate": "picaboo.validation",
     "Trainer": "picaboo.training",
-    "TrainerParams": "picaboo.training",
-    "plot_history": "picaboo.training",
+    "TrainerParams": "picaboo.training_params",
+    "plot_history": "picaboo.training_plots",
     "corpus_manifest": "picaboo.cards",
     "checkpoint_metrics": "picaboo.cards",
     "generate_tokens": "picaboo.sampling",
@@ -48,6 +48,7 @@ _EXPORTS = {
     "beam_search": "picaboo.sampling",
     "encode_prompt": "picaboo.sampling",
     "stream": "picaboo.sampling",
+    "chat": "picaboo.chat",
     "add_chat_tokens": "picaboo.chat",
     "prepare_for_chat": "picaboo.chat",
     "render": "picaboo.chat",
@@ -57,6 +58,11 @@ _EXPORTS = {
     "instruction_examples": "picaboo.finetune",
     "load_for_chat": "picaboo.finetune",
     "assistant_loss": "picaboo.finetune",
+    "bits_per_byte": "picaboo.evaluation",
+    "report_card": "picaboo.evaluation",
+    "card_table": "picaboo.evaluation",
+    "nearest_tokens": "picaboo.inside",
+    "logit_lens": "picaboo.inside",
     "run_demo": "picaboo.demo",
 }
 
@@ -67,7 +73,10 @@ def __getattr__(name):
     "Import a public name from its module on first use (PEP 562), and keep it here."
     if name not in _EXPORTS:
         raise AttributeError(f"module 'picaboo' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(_EXPORTS[name]), name)
+    module = _importlib.import_module(_EXPORTS[name])
+    if module.__name__ == f"{__name__}.{name}":  # importing it made it an attribute here: the callable module itself
+        return module
+    value = getattr(module, name)
     globals()[name] = value
     return value
 

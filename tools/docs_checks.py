@@ -377,7 +377,8 @@ def api_entries(root: Path, lib: str) -> list[dict]:
         if py.name.startswith("_"):
             continue
         src = py.read_text(encoding="utf-8")
-        m = re.search(r"File to edit: \.\./[^/\s]+/(\S+?\.ipynb)", src)
+        m = (re.search(r"File to edit: \.\./[^/\s]+/(\S+?\.ipynb)", src)
+             or re.search(r"^# %% \.\./[^/\s]+/(\S+?\.ipynb)", src, re.M))  # modules from `#| export name`
         tree = ast.parse(src)
         defs, names = {}, []
         for node in tree.body:

@@ -118,7 +118,7 @@ def finetune_command(args:argparse.Namespace, # the parsed flags of `picaboo fin
 def add_cli(subparsers):
     "Add `picaboo finetune` to the `picaboo` command."
     p = subparsers.add_parser(
-        "finetune", help="fine-tune a base model for chat on questions made from the embedded corpus, or your own",
+        "finetune", help="fine-tune a base model for chat on questions made from the embedded corpus",
         description="Supervised fine-tuning: add the chat tokens to a base model, train it on questions and answers "
                     "from the embedded corpus, or on your own conversations (--data).")
     p.add_argument("--base", default="picaboo-tiny",

@@ -92,6 +92,7 @@ def apply_frequency_penalty(logits:torch.Tensor, # (B, V) next-token logits
 def ban_repeated_ngrams(logits:torch.Tensor, # (B, V) next-token logits
                         context:torch.Tensor, # (B, T) token ids so far
                         n:int, # no n-gram may appear twice (0: off)
+                        mask:torch.Tensor|None=None, # (B, T) 1 = real token, 0 = left padding (never part of an n-gram)
                        ) -> torch.Tensor:
     "Forbid every token that would complete an n-gram already in `context`."
     if not n or context.size(1) < n:
@@ -99,6 +100,9 @@ def ban_repeated_ngrams(logits:torch.Tensor, # (B, V) next-token logits
     windows = context.unfold(1, n, 1)  # (B, T - n + 1, n) every n-gram so far
     prefix = context[:, context.size(1) - n + 1:]  # (B, n - 1) the start of the next n-gram
     repeats = (windows[..., :-1] == prefix[:, None]).all(-1)  # (B, T - n + 1) n-grams that start the same way
+    if mask is not None:  # only n-grams of real tokens, and only when the next one starts with real tokens
+        real = mask.bool()
+        repeats &= real.unfold(1, n, 1).all(-1) & real[:, context.size(1) - n + 1:].all(-1, keepdim=True)
     hits = torch.zeros_like(logits, dtype=torch.long).scatter_add_(-1, windows[..., -1], repeats.long())  # (B, V)
     return logits.masked_fill(hits > 0, NEG_INF)
 
@@ -106,6 +110,7 @@ def ban_repeated_ngrams(logits:torch.Tensor, # (B, V) next-token logits
 def apply_sequence_bias(logits:torch.Tensor, # (B, V) next-token logits
                         context:torch.Tensor|None, # (B, T) token ids so far
                         sequence_bias:dict|None, # {(id, ..., id): bias}: -inf bans the sequence
+                        mask:torch.Tensor|None=None, # (B, T) 1 = real token, 0 = left padding (never matches)
                        ) -> torch.Tensor:
     "Add each sequence's bias to its last token where its other tokens end the context (a one-token sequence: always)."
     if not sequence_bias:
@@ -118,6 +123,8 @@ def apply_sequence_bias(logits:torch.Tensor, # (B, V) next-token logits
             bias[:, last] += value
         elif len(prefix) <= T:
             ends_with_prefix = (context[:, T - len(prefix):] == context.new_tensor(prefix)).all(-1)  # (B,)
+            if mask is not None:
+                ends_with_prefix &= mask[:, T - len(prefix):].bool().all(-1)
             bias[:, last] += torch.where(ends_with_prefix, value, 0.0)
     return logits + bias
 
@@ -174,13 +181,14 @@ def process_logits(logits:torch.Tensor, # (B, V) next-token logits
                    frequency_penalty:float=0.0, presence_penalty:float=0.0, no_repeat_ngram_size:int=0,
                    sequence_bias:dict|None=None, # {(id, ...): bias}, bans included (`ban_sequences`)
                    prompt_length:int=0, # the first columns of `context` that are prompt, not generated
+                   context_mask:torch.Tensor|None=None, # (B, T) 1 = real token, 0 = left padding
                   ) -> torch.Tensor:
     "Reshape next-token logits in `transformers`' order: bias, penalties, n-gram ban, then temperature, top-k/p, min-p."
-    logits = apply_sequence_bias(logits, context, sequence_bias)
+    logits = apply_sequence_bias(logits, context, sequence_bias, context_mask)
     if context is not None:
         logits = apply_repetition_penalty(logits, context, repetition_penalty)
         logits = apply_frequency_penalty(logits, context[:, prompt_length:], frequency_penalty, presence_penalty)
-        logits = ban_repeated_ngrams(logits, context, no_repeat_ngram_size)
+        logits = ban_repeated_ngrams(logits, context, no_repeat_ngram_size, context_mask)
     if temperature == 0:
         return logits  # greedy: only the argmax matters
     logits = apply_temperature(logits, temperature)
@@ -274,7 +282,7 @@ def generate_tokens(model, # a PicabooLM (`params.context_length`, `new_kv_cache
                 logits = model(tokens[:, start:t], kv_cache=cache, attention_mask=window_mask(start, t))
             next_logits = process_logits(logits[:, -1], tokens[:, :t], temperature, top_k, top_p, min_p,
                                          repetition_penalty, frequency_penalty, presence_penalty,
-                                         no_repeat_ngram_size, bias, prompt_length=T)
+                                         no_repeat_ngram_size, bias, T, window_mask(0, t))
             next_ids = sample_next_token(next_logits, temperature, generator)  # (B,)
             tokens[:, t] = next_ids
             yield next_ids

@@ -4,6 +4,7 @@ __all__ = ['finetune_command', 'add_cli']
 
 # %% ../nbs/10_finetune.ipynb #627b8c65
 import argparse
+import hashlib
 import json
 import platform
 import time
@@ -27,6 +28,10 @@ def _command_line(args:argparse.Namespace) -> str:
             + f" --batch-size {args.batch_size} --max-learning-rate {args.max_learning_rate:g}"
             f" --warmup-steps {args.warmup_steps} --seed {args.seed} --data-seed {args.data_seed}"
             + (f" --data {args.data}" if args.data else ""))
+
+def _sha256(path:str) -> str:
+    "The SHA-256 of a file's bytes, so a card names exactly the data it was tuned on."
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 def _exchange(example:dict) -> tuple[list[dict], str]:
     "(the conversation before its last assistant turn, that turn's text): a question to ask and its reference answer."
@@ -72,6 +77,7 @@ def _card(args, model, tok, trainer, counts:dict, before:dict, after:dict, secon
             "val_assistant_loss": {"base": before["loss"]["loss"], "tuned": after["loss"]["loss"],
                                    "tokens": after["loss"]["tokens"], "how": how},
             **(in_chat if before["in_chat"] is not None else {}),
+            **({"data_file": {"path": str(args.data), "sha256": _sha256(args.data)}} if args.data else {}),
             "answers": answers, "decoding": "greedy, at most 48 new tokens, stops at <|end|>"}
 
 def finetune_command(args:argparse.Namespace, # the parsed flags of `picaboo finetune`

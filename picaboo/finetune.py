@@ -334,7 +334,10 @@ def _conversation_problem(record) -> str|None:
         role = m.get("role")
         if role not in ROLES:
             return f"message {i}: unknown role {role!r} (use system, user or assistant)"
-        if not isinstance(m.get("content"), str) or not m["content"].strip():
+        content = m.get("content")
+        if content is not None and not isinstance(content, str):
+            return f"message {i} ({role}): content must be text, got {type(content).__name__}"
+        if not content or not content.strip():
             return f"message {i} ({role}): empty content (content must be non-empty text)"
     if not any(m["role"] == "assistant" for m in messages):
         return "no assistant turn: the loss learns only the assistant's text, so there is nothing to learn"
@@ -347,7 +350,7 @@ def read_conversations(path:str|Path, # a JSONL file: one {"messages": [{"role",
     with open(path, "rb") as f:
         for number, raw in enumerate(f, start=1):
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")  # a byte-order mark may open the file
             except UnicodeDecodeError:
                 raise ValueError(f"{path} line {number}: not UTF-8 text") from None
             if not line.strip():

@@ -1,5 +1,6 @@
 """`picaboo finetune --data FILE.jsonl`: every fault of a chat file is one line and exit status 2 before any work;
 a good file is trimmed, split and fine-tuned on (chapter 10, "Your own conversations")."""
+import hashlib
 import json
 
 import pytest
@@ -34,6 +35,7 @@ BAD_LINES = [
     ('{"messages": [{"role": "bot", "content": "hi"}]}', "unknown role 'bot'"),
     ('{"messages": [{"role": "user"}, {"role": "assistant", "content": "x"}]}', "message 0 (user): empty content"),
     ('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": ""}]}', "empty content"),
+    ('{"messages": [{"role": "user", "content": [{"type": "text"}]}]}', "content must be text, got list"),
     ('{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]}',
      "no assistant turn"),
 ]
@@ -59,7 +61,7 @@ def test_bad_file_is_one_line_and_status_2_before_any_work(tmp_path, capsys, lin
 
 def test_not_utf8_missing_and_empty_files(tmp_path, capsys):
     path = tmp_path/"chats.jsonl"
-    path.write_bytes(json.dumps(GOOD).encode() + b"\n\xff\xfe{}\n")
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\n\xff\xfe{}\n")  # a BOM is fine, bad bytes not
     with pytest.raises(ValueError, match="line 2: not UTF-8"):
         read_conversations(path)
     with pytest.raises(ValueError, match="no conversations"):
@@ -100,6 +102,7 @@ def test_finetune_on_a_file_end_to_end(tmp_path, capsys):
     card = json.loads((out/"card.json").read_text(encoding="utf-8"))
     assert card["data"] == dict(conversations=13, trimmed=1, too_long=0, train=12, val=1)
     assert f"--data {path}" in card["command"] and card["training"]["steps"] == 3
+    assert card["data_file"] == {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
     assert "val_assistant_loss_in_chat" not in card and card["answers"][0]["reference"] == GOOD["messages"][1]["content"]
     model, tok = load_model_and_tokenizer(out)
     assert model.params.vocab_size == tok.vocab_size == 2052

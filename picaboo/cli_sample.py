@@ -57,13 +57,17 @@ def _parse_biases(items:list[str]) -> dict[str, float]:
             bias = float(value)
         except ValueError:
             bias = math.nan
-        if not eq or not text or math.isnan(bias):
-            raise ValueError(f"--logit-bias takes TEXT=BIAS with a number for BIAS (e.g. ' the=-5'), got {item!r}")
+        if not eq or not text or math.isnan(bias) or bias == math.inf:
+            raise ValueError(f"--logit-bias takes TEXT=BIAS with a number for BIAS (e.g. ' the=-5'; -inf bans), "
+                             f"got {item!r}")
         biases[text] = bias
     return biases
 
 def _check_combination(args:argparse.Namespace):
-    "Raise for flags that make no sense together: beam search with sampling settings, several greedy samples."
+    "Raise for flags that make no sense together (beam search with sampling settings, several greedy samples) or empty."
+    if "" in args.ban:
+        raise ValueError("--ban needs a non-empty text")
+    _parse_biases(args.logit_bias)  # a malformed TEXT=BIAS fails here, before the model loads
     if args.num_samples < 1 or args.num_beams < 1:
         raise ValueError(f"--num-samples and --num-beams must be >= 1, got {args.num_samples} and {args.num_beams}")
     if args.num_beams > 1:
@@ -86,8 +90,6 @@ def _check_combination(args:argparse.Namespace):
 def _processors(args:argparse.Namespace, tokenizer) -> dict:
     "The sampling settings of the flags, with --ban and --logit-bias texts encoded into token sequences."
     from picaboo.sampling import ban_sequences
-    if "" in args.ban:
-        raise ValueError("--ban needs a non-empty text")
     bias = {tuple(tokenizer.encode_ordinary(text)): b for text, b in _parse_biases(args.logit_bias).items()}
     bans = [tokenizer.encode_ordinary(text) for text in args.ban]
     return dict(temperature=1.0 if args.temperature is None else args.temperature, top_k=args.top_k, top_p=args.top_p,

@@ -152,6 +152,7 @@ def test_sample_streams_before_it_ends(ckpt):
     (["--num-samples", "0"], "--num-samples and --num-beams must be >= 1"),
     (["--logit-bias", "cat"], "TEXT=BIAS"),
     (["--logit-bias", "cat=much"], "TEXT=BIAS"),
+    (["--logit-bias", "cat=inf"], "TEXT=BIAS"),
     (["--ban", ""], "--ban needs a non-empty text"),
     (["--frequency-penalty", "nan"], "frequency_penalty must be a finite number"),
     (["--no-repeat-ngram-size", "-2"], "no_repeat_ngram_size must be a whole number")])

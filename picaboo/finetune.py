@@ -8,12 +8,14 @@ Docs: https://picaboo-book.github.io/picaboo/finetune.html.md"""
 __all__ = ['PHRASINGS', 'SYSTEM_PROMPTS', 'sentences', 'topic_facts', 'docstring_facts', 'fit_answer',
            'instruction_examples', 'split_examples', 'in_context', 'pairs_of', 'pad_batch', 'ChatBatches',
            'validation_batches', 'assistant_loss', 'load_for_chat', 'reply', 'finetune', 'sample_questions',
-           'instruction_split', 'chat_like', 'folder_facts', 'machine']
+           'read_conversations', 'fit_conversation', 'conversation_split', 'instruction_split', 'chat_like',
+           'folder_facts', 'machine']
 
 # %% ../nbs/10_finetune.ipynb #42be389a
 import hashlib
 import importlib
 import inspect
+import json
 import os
 import platform
 import random
@@ -25,7 +27,7 @@ from pathlib import Path
 import torch
 
 from .cards import checkpoint_metrics
-from .chat import chat, prepare_for_chat, training_pair
+from .chat import ROLES, chat, fit_history, prepare_for_chat, training_pair
 from .data import default_documents
 from .loading import load_model_and_tokenizer
 from .model import IGNORE_INDEX
@@ -317,6 +319,92 @@ def sample_questions(val:list[dict], # validation conversations
                     ) -> list[dict]:
     "The first `per_kind` held-out examples of each kind, for before/after answers."
     return [e for kind in PHRASINGS for e in [e for e in val if e["kind"] == kind][:per_kind]]
+
+# %% ../nbs/10_finetune.ipynb #704a9d7a
+def _conversation_problem(record) -> str|None:
+    "What is wrong with one parsed line of a chat file, or None: the checks of `read_conversations`."
+    messages = record.get("messages") if isinstance(record, dict) else None
+    if not isinstance(messages, list):
+        return 'no "messages" list: each line must be {"messages": [{"role": ..., "content": ...}, ...]}'
+    if not messages:
+        return "empty conversation: the messages list has no message"
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            return f'message {i}: not an object like {{"role": "user", "content": "..."}}'
+        role = m.get("role")
+        if role not in ROLES:
+            return f"message {i}: unknown role {role!r} (use system, user or assistant)"
+        content = m.get("content")
+        if content is not None and not isinstance(content, str):
+            return f"message {i} ({role}): content must be text, got {type(content).__name__}"
+        if not content or not content.strip():
+            return f"message {i} ({role}): empty content (content must be non-empty text)"
+    if not any(m["role"] == "assistant" for m in messages):
+        return "no assistant turn: the loss learns only the assistant's text, so there is nothing to learn"
+    return None
+
+def read_conversations(path:str|Path, # a JSONL file: one {"messages": [{"role", "content"}, ...]} per line
+                      ) -> list[dict]:
+    "Every conversation of a chat file, all checked first: a bad line raises a ValueError naming it and the fault."
+    conversations = []
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")  # a byte-order mark may open the file
+            except UnicodeDecodeError:
+                raise ValueError(f"{path} line {number}: not UTF-8 text") from None
+            if not line.strip():
+                continue  # blank lines (a trailing newline) are not conversations
+            try:
+                record = json.loads(line.rstrip("\r\n"))
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path} line {number}: not JSON ({e.msg}, column {e.colno})") from None
+            problem = _conversation_problem(record)
+            if problem:
+                raise ValueError(f"{path} line {number}: {problem}")
+            conversations.append({"line": number, "messages": record["messages"]})
+    if not conversations:
+        raise ValueError(f"{path}: no conversations in the file")
+    return conversations
+
+# %% ../nbs/10_finetune.ipynb #7852d186
+def fit_conversation(tokenizer, # has the chat tokens
+                     messages:list[dict], # a checked conversation
+                     context_length:int=128, # its training pair must fit
+                    ) -> list[dict]|None:
+    "The conversation trimmed as `picaboo chat` trims its history (`fit_history`); None if no assistant turn stays."
+    # a training pair is the rendered conversation minus one token; fit_history counts an open assistant turn (+1)
+    try:
+        kept = fit_history(tokenizer, messages, context_length + 2)
+    except ValueError:  # the system prompt and the last message alone are too long
+        return None
+    return kept if any(m["role"] == "assistant" for m in kept) else None
+
+def conversation_split(conversations:list[dict], # from `read_conversations`
+                       tokenizer, # has the chat tokens
+                       context_length:int=128, # every conversation must fit
+                       val_fraction:float=0.1, # share of conversations held out (at least one)
+                       seed:int=0, # seed of the split
+                      ) -> tuple[list, list, dict]:
+    "(train, val, counts): the conversations trimmed to the context (those that cannot fit left out), split (seeded)."
+    fitted, trimmed = [], 0
+    for c in conversations:
+        kept = fit_conversation(tokenizer, c["messages"], context_length)
+        if kept is not None:
+            trimmed += len(kept) < len(c["messages"])
+            fitted.append({**c, "messages": kept})
+    if len(fitted) < 2:
+        raise ValueError(f"{len(fitted)} of {len(conversations)} conversation(s) fit the {context_length}-token "
+                         "context; fine-tuning needs at least 2 (one to validate on)")
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    order = list(range(len(fitted)))
+    random.Random(seed).shuffle(order)
+    n_val = max(1, round(len(fitted) * val_fraction))
+    val, train = [fitted[i] for i in sorted(order[:n_val])], [fitted[i] for i in sorted(order[n_val:])]
+    counts = dict(conversations=len(conversations), trimmed=trimmed, too_long=len(conversations) - len(fitted),
+                  train=len(train), val=len(val))
+    return train, val, counts
 
 # %% ../nbs/10_finetune.ipynb #c3668d45
 def instruction_split(tokenizer, # has the chat tokens

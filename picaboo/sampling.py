@@ -6,6 +6,7 @@ Docs: https://picaboo-book.github.io/picaboo/sampling.html.md"""
 
 # %% auto #0
 __all__ = ['NEG_INF', 'apply_temperature', 'top_k_filter', 'top_p_filter', 'min_p_filter', 'apply_repetition_penalty',
+           'apply_frequency_penalty', 'ban_repeated_ngrams', 'apply_sequence_bias', 'ban_sequences',
            'check_sampling_args', 'process_logits', 'sample_next_token', 'generate_tokens', 'generate',
            'left_pad', 'beam_search', 'encode_prompt', 'stream', 'next_token_entropy']
 
@@ -74,12 +75,82 @@ def apply_repetition_penalty(logits:torch.Tensor, # (B, V) next-token logits
     seen = torch.where(seen < 0, seen * penalty, seen / penalty)
     return logits.scatter(-1, context, seen)
 
+# %% ../nbs/08_sampling.ipynb #57ca33d6
+def apply_frequency_penalty(logits:torch.Tensor, # (B, V) next-token logits
+                            generated:torch.Tensor, # (B, t) the ids generated so far (the prompt does not count)
+                            frequency_penalty:float=0.0, # subtracted once for every earlier use of a token
+                            presence_penalty:float=0.0, # subtracted once from every token used at all
+                           ) -> torch.Tensor:
+    "OpenAI's penalties: minus `frequency_penalty` times a token's count so far, minus `presence_penalty` if it is > 0."
+    if (frequency_penalty == 0 and presence_penalty == 0) or generated.numel() == 0:
+        return logits
+    ones = torch.ones_like(generated, dtype=logits.dtype)
+    counts = torch.zeros_like(logits).scatter_add_(-1, generated, ones)  # (B, V) uses of each token
+    return logits - frequency_penalty * counts - presence_penalty * (counts > 0).to(logits.dtype)
+
+# %% ../nbs/08_sampling.ipynb #258a9ad8
+def ban_repeated_ngrams(logits:torch.Tensor, # (B, V) next-token logits
+                        context:torch.Tensor, # (B, T) token ids so far
+                        n:int, # no n-gram may appear twice (0: off)
+                        mask:torch.Tensor|None=None, # (B, T) 1 = real token, 0 = left padding (never part of an n-gram)
+                       ) -> torch.Tensor:
+    "Forbid every token that would complete an n-gram already in `context`."
+    if not n or context.size(1) < n:
+        return logits
+    windows = context.unfold(1, n, 1)  # (B, T - n + 1, n) every n-gram so far
+    prefix = context[:, context.size(1) - n + 1:]  # (B, n - 1) the start of the next n-gram
+    repeats = (windows[..., :-1] == prefix[:, None]).all(-1)  # (B, T - n + 1) n-grams that start the same way
+    if mask is not None:  # only n-grams of real tokens, and only when the next one starts with real tokens
+        real = mask.bool()
+        repeats &= real.unfold(1, n, 1).all(-1) & real[:, context.size(1) - n + 1:].all(-1, keepdim=True)
+    hits = torch.zeros_like(logits, dtype=torch.long).scatter_add_(-1, windows[..., -1], repeats.long())  # (B, V)
+    return logits.masked_fill(hits > 0, NEG_INF)
+
+# %% ../nbs/08_sampling.ipynb #711c77e2
+def apply_sequence_bias(logits:torch.Tensor, # (B, V) next-token logits
+                        context:torch.Tensor|None, # (B, T) token ids so far
+                        sequence_bias:dict|None, # {(id, ..., id): bias}: -inf bans the sequence
+                        mask:torch.Tensor|None=None, # (B, T) 1 = real token, 0 = left padding (never matches)
+                       ) -> torch.Tensor:
+    "Add each sequence's bias to its last token where its other tokens end the context (a one-token sequence: always)."
+    if not sequence_bias:
+        return logits
+    T = 0 if context is None else context.size(1)
+    bias = torch.zeros_like(logits)  # (B, V)
+    for sequence, value in sequence_bias.items():
+        *prefix, last = sequence
+        if not prefix:
+            bias[:, last] += value
+        elif len(prefix) <= T:
+            ends_with_prefix = (context[:, T - len(prefix):] == context.new_tensor(prefix)).all(-1)  # (B,)
+            if mask is not None:
+                ends_with_prefix &= mask[:, T - len(prefix):].bool().all(-1)
+            bias[:, last] += torch.where(ends_with_prefix, value, 0.0)
+    return logits + bias
+
+def ban_sequences(bad_words_ids:Sequence[Sequence[int]]|None, # token sequences that must not be generated
+                  sequence_bias:dict|None=None, # biases to keep alongside the bans
+                 ) -> dict:
+    "One sequence-bias table: `sequence_bias`, plus a bias of -inf for every sequence in `bad_words_ids`."
+    return {**(sequence_bias or {}), **{tuple(ids): NEG_INF for ids in bad_words_ids or ()}}
+
 # %% ../nbs/08_sampling.ipynb #48ccbb12
+def _check_sequences(name:str, sequences):
+    "Raise unless `sequences` is a list of non-empty lists of token ids (whole numbers >= 0)."
+    for ids in sequences:
+        if isinstance(ids, (str, int)) or not ids or any(int(i) != i or i < 0 for i in ids):
+            raise ValueError(f"{name} must hold non-empty sequences of token ids (whole numbers >= 0), got {ids!r}")
+
 def check_sampling_args(temperature:float=1.0, # 0 = greedy, 1 = the model's own distribution
                         top_k:int|None=None, # a positive whole number, or None
                         top_p:float|None=None, # in (0, 1], or None
                         min_p:float|None=None, # in [0, 1], or None
                         repetition_penalty:float=1.0, # > 0
+                        frequency_penalty:float=0.0, # a finite number (OpenAI allows -2 to 2)
+                        presence_penalty:float=0.0, # a finite number
+                        no_repeat_ngram_size:int=0, # a whole number >= 0
+                        bad_words_ids:Sequence[Sequence[int]]|None=None, # sequences of token ids
+                        sequence_bias:dict|None=None, # {(id, ...): bias}
                        ):
     "Raise a `ValueError` that says what would be right for any sampling setting out of range."
     if temperature is None or temperature < 0:
@@ -93,14 +164,31 @@ def check_sampling_args(temperature:float=1.0, # 0 = greedy, 1 = the model's own
     if repetition_penalty is None or repetition_penalty <= 0:
         raise ValueError(f"repetition_penalty must be > 0 (1 = no penalty, 1.1-1.3 is typical), "
                          f"got {repetition_penalty}")
+    for name, value in (("frequency_penalty", frequency_penalty), ("presence_penalty", presence_penalty)):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number (0 = off, 0.1-1 is typical), got {value}")
+    if int(no_repeat_ngram_size) != no_repeat_ngram_size or no_repeat_ngram_size < 0:
+        raise ValueError(f"no_repeat_ngram_size must be a whole number >= 0 (0 = off), got {no_repeat_ngram_size}")
+    _check_sequences("bad_words_ids", bad_words_ids or [])
+    _check_sequences("sequence_bias", list(sequence_bias or {}))
+    if any(math.isnan(v) or v == math.inf for v in (sequence_bias or {}).values()):
+        raise ValueError(f"sequence_bias values must be numbers (-inf bans a sequence), got {sequence_bias}")
 
 def process_logits(logits:torch.Tensor, # (B, V) next-token logits
-                   context:torch.Tensor|None=None, # (B, T) ids so far, for the repetition penalty
+                   context:torch.Tensor|None=None, # (B, T) ids so far, for the penalties, the n-gram ban and the bias
                    temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
-                   min_p:float|None=None, repetition_penalty:float=1.0) -> torch.Tensor:
-    "Reshape next-token logits in the usual order: repetition penalty, temperature, top-k, top-p, min-p."
-    if repetition_penalty != 1.0 and context is not None:
+                   min_p:float|None=None, repetition_penalty:float=1.0,
+                   frequency_penalty:float=0.0, presence_penalty:float=0.0, no_repeat_ngram_size:int=0,
+                   sequence_bias:dict|None=None, # {(id, ...): bias}, bans included (`ban_sequences`)
+                   prompt_length:int=0, # the first columns of `context` that are prompt, not generated
+                   context_mask:torch.Tensor|None=None, # (B, T) 1 = real token, 0 = left padding
+                  ) -> torch.Tensor:
+    "Reshape next-token logits in `transformers`' order: bias, penalties, n-gram ban, then temperature, top-k/p, min-p."
+    logits = apply_sequence_bias(logits, context, sequence_bias, context_mask)
+    if context is not None:
         logits = apply_repetition_penalty(logits, context, repetition_penalty)
+        logits = apply_frequency_penalty(logits, context[:, prompt_length:], frequency_penalty, presence_penalty)
+        logits = ban_repeated_ngrams(logits, context, no_repeat_ngram_size, context_mask)
     if temperature == 0:
         return logits  # greedy: only the argmax matters
     logits = apply_temperature(logits, temperature)
@@ -154,9 +242,19 @@ def generate_tokens(model, # a PicabooLM (`params.context_length`, `new_kv_cache
                     seed:int|None=None, # seed a private random generator: same seed, same tokens
                     attention_mask:torch.Tensor|None=None, # (B, T) 1 = real token, 0 = left padding
                     slide:int|None=None, # when the cache is full, forget this many oldest tokens (default: context//4)
+                    frequency_penalty:float=0.0, # minus this per earlier use of a token in the generated text
+                    presence_penalty:float=0.0, # minus this for every token the generated text already holds
+                    no_repeat_ngram_size:int=0, # never repeat an n-gram of this size (0: off)
+                    bad_words_ids:Sequence[Sequence[int]]|None=None, # token sequences never to generate
+                    sequence_bias:dict|None=None, # {(id, ...): bias} added when a sequence can be completed
                    ) -> Iterator[torch.Tensor]:
     "Yield the next token id of every row, (B,), one decoding step at a time."
-    check_sampling_args(temperature, top_k, top_p, min_p, repetition_penalty)
+    check_sampling_args(temperature, top_k, top_p, min_p, repetition_penalty, frequency_penalty, presence_penalty,
+                        no_repeat_ngram_size, bad_words_ids, sequence_bias)
+    bias = ban_sequences(bad_words_ids, sequence_bias)
+    unknown = sorted({i for ids in bias for i in ids if i >= model.params.vocab_size})
+    if unknown:
+        raise ValueError(f"token ids {unknown} are outside the vocabulary (0 to {model.params.vocab_size - 1})")
     ctx = model.params.context_length
     slide = max(1, ctx // 4) if slide is None else slide
     _check_prompt(idx, ctx, slide)
@@ -183,7 +281,8 @@ def generate_tokens(model, # a PicabooLM (`params.context_length`, `new_kv_cache
                     cache.reset()  # keeps its memory
                 logits = model(tokens[:, start:t], kv_cache=cache, attention_mask=window_mask(start, t))
             next_logits = process_logits(logits[:, -1], tokens[:, :t], temperature, top_k, top_p, min_p,
-                                         repetition_penalty)
+                                         repetition_penalty, frequency_penalty, presence_penalty,
+                                         no_repeat_ngram_size, bias, T, window_mask(0, t))
             next_ids = sample_next_token(next_logits, temperature, generator)  # (B,)
             tokens[:, t] = next_ids
             yield next_ids
@@ -205,15 +304,23 @@ def generate(model, # a PicabooLM
              attention_mask:torch.Tensor|None=None, # (B, T) 1 = real token, 0 = padding
              pad_id:int|None=None, # fills rows that stopped early (default: the first stop token)
              slide:int|None=None, # tokens dropped when a cached generation outgrows the context
+             num_return_sequences:int=1, # samples per prompt: rows come out grouped by prompt
+             **processors, # for `generate_tokens`: frequency/presence penalty, no_repeat_ngram_size, bans, bias
             ) -> torch.Tensor:
-    "Extend `idx` by up to `max_new_tokens` tokens: (B, T + n), with n < max_new_tokens only when every row stopped."
+    "Extend `idx` by up to `max_new_tokens` tokens: (B * num_return_sequences, T + n); n < max only when all stopped."
     if max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+    if num_return_sequences < 1 or (num_return_sequences > 1 and temperature == 0):
+        raise ValueError(f"num_return_sequences must be 1 with greedy decoding (temperature 0) and >= 1 when "
+                         f"sampling, got {num_return_sequences} at temperature {temperature}")
+    idx = idx.repeat_interleave(num_return_sequences, 0)  # (B * n, T): each prompt n times in a row
+    if attention_mask is not None:
+        attention_mask = attention_mask.repeat_interleave(num_return_sequences, 0)
     stop = torch.tensor(list(stop_tokens), dtype=idx.dtype, device=idx.device)
     pad = pad_id if pad_id is not None else (int(stop[0]) if len(stop) else 0)
     finished = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
     steps = generate_tokens(model, idx, max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty,
-                            use_cache, seed, attention_mask, slide)
+                            use_cache, seed, attention_mask, slide, **processors)
     new = []
     for next_ids in steps:
         if len(stop):

@@ -9,7 +9,7 @@ import torch
 
 from picaboo.cli_sample import add_cli
 from picaboo.model import PicabooLM, PicabooLMParams
-from picaboo.sampling import generate, left_pad, stream
+from picaboo.sampling import beam_search, generate, left_pad, stream
 from picaboo.tokenizer import ENDOFTEXT, CharTokenizer, Tokenizer
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 20
@@ -142,3 +142,68 @@ def test_sample_streams_before_it_ends(ckpt):
         assert proc.poll() is None  # still generating
     finally:
         proc.kill(); proc.wait()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--num-beams", "3", "--temperature", "0.5"], "drop --temperature"),
+    (["--num-beams", "3", "--top-k", "5", "--ban", "x"], "drop --top-k, --ban"),
+    (["--num-beams", "2", "--num-samples", "2"], "drop --num-samples"),
+    (["--num-samples", "2", "--temperature", "0"], "prints one text 2 times"),
+    (["--num-samples", "0"], "--num-samples and --num-beams must be >= 1"),
+    (["--logit-bias", "cat"], "TEXT=BIAS"),
+    (["--logit-bias", "cat=much"], "TEXT=BIAS"),
+    (["--logit-bias", "cat=inf"], "TEXT=BIAS"),
+    (["--ban", ""], "--ban needs a non-empty text"),
+    (["--frequency-penalty", "nan"], "frequency_penalty must be a finite number"),
+    (["--no-repeat-ngram-size", "-2"], "no_repeat_ngram_size must be a whole number")])
+def test_sample_flags_that_contradict(ckpt, argv, message):
+    "One line on stderr, status 2, nothing printed."
+    r = sample("--ckpt", str(ckpt[0]), "--prompt", "the", *argv)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1 and r.stdout == ""
+
+
+def test_sample_contradiction_exit_status_in_a_subprocess(ckpt):
+    r = sample_subprocess("--ckpt", str(ckpt[0]), "--num-beams", "4", "--seed", "1")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "drop --seed" in r.stderr, r.stderr
+
+
+def test_sample_several_samples(ckpt, bpe):
+    d, model = ckpt
+    r = sample("--ckpt", str(d), "--prompt", "the cat", "--max-new-tokens", "12", "--seed", "3", "--num-samples", "3")
+    expected = ""
+    for i in range(3):
+        continuation = "".join(stream(model, bpe, "the cat", 12, seed=3 + i))
+        expected += f"--- sample {i + 1} of 3 ---\nthe cat{continuation}\n"
+    assert r.returncode == 0 and r.stdout == expected, r.stderr
+    samples = generate(model, torch.tensor([bpe.encode("the cat")]), 12, num_return_sequences=3, seed=0)
+    assert samples.shape[0] == 3 and len({tuple(row) for row in samples.tolist()}) > 1
+
+
+def test_sample_beam_search(ckpt, bpe):
+    d, model = ckpt
+    r = sample("--ckpt", str(d), "--prompt", "the cat", "--max-new-tokens", "10", "--num-beams", "3")
+    idx = torch.tensor([bpe.encode("the cat")])
+    best, _ = beam_search(model, idx, 10, 3, stop_tokens=[bpe.eot_id])
+    new = [t for t in best[0, idx.size(1):].tolist() if t != bpe.eot_id]
+    assert r.returncode == 0 and r.stdout == "the cat" + bpe.decode(new) + "\n", r.stderr
+    no_cache = sample("--ckpt", str(d), "--prompt", "the cat", "--max-new-tokens", "10", "--num-beams", "3", "--no-cache")
+    assert no_cache.stdout == r.stdout
+
+
+def test_sample_bans_and_biases(ckpt, bpe):
+    d, model = ckpt
+    idx = torch.tensor([bpe.encode("the cat")])
+    plain = generate(model, idx, 30, temperature=0)[0, idx.size(1):].tolist()
+    banned = plain[3:5]  # two tokens the model writes in a row
+    text = bpe.decode(banned)
+    r = sample("--ckpt", str(d), "--prompt", "the cat", "--max-new-tokens", "30", "--temperature", "0", "--ban", text,
+               "--no-repeat-ngram-size", "3", "--logit-bias", f"{bpe.decode(plain[:1])}=-2", "--presence-penalty", "0.5")
+    assert r.returncode == 0, r.stderr
+    ours = generate(model, idx, 30, temperature=0, bad_words_ids=[bpe.encode_ordinary(text)], no_repeat_ngram_size=3,
+                    sequence_bias={tuple(bpe.encode_ordinary(bpe.decode(plain[:1]))): -2.0}, presence_penalty=0.5,
+                    stop_tokens=[bpe.eot_id])[0, idx.size(1):].tolist()
+    ban = bpe.encode_ordinary(text)
+    assert all(ours[i:i + len(ban)] != ban for i in range(len(ours))), (ours, ban)
+    assert ours != plain
+    assert r.stdout == "the cat" + bpe.decode([t for t in ours if t != bpe.eot_id]) + "\n"

@@ -89,7 +89,8 @@ class ScriptedModel(torch.nn.Module):
     "Plays a model that writes `script`, then <|end|> for ever (with use_cache=False, one forward per token)."
     def __init__(self, script, tokenizer):
         super().__init__()
-        self.script, self.end, self.vocab, self.device = list(script), tokenizer.special_tokens["<|end|>"], tokenizer.vocab_size, "cpu"
+        self.script, self.end = list(script), tokenizer.special_tokens["<|end|>"]
+        self.vocab, self.device = tokenizer.vocab_size, "cpu"
         self.params = type("Params", (), {"context_length": 128})()
 
     def forward(self, idx, kv_cache=None, attention_mask=None):
@@ -103,7 +104,8 @@ QUESTION = [{"role": "user", "content": "What does json.dumps do?"}]
 
 def test_call_then_answer(index, tok):
     ids, seen = lookup_token_ids(tok), []
-    script = [ids["call"], *tok.encode_ordinary("json.dumps"), ids["end"], *tok.encode_ordinary("Serialize it."), ids["end"]]
+    script = [ids["call"], *tok.encode_ordinary("json.dumps"), ids["end"], *tok.encode_ordinary("Serialize it."),
+              ids["end"]]
     reply = chat_with_lookup(ScriptedModel(script, tok), tok, QUESTION, index, seen.append, use_cache=False)
     assert reply == "Serialize it." and [(s.name, s.found) for s in seen] == [("json.dumps", True)]
 

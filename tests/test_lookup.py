@@ -116,7 +116,8 @@ def test_malformed_calls_end_the_turn(index, tok):
     reply = chat_with_lookup(ScriptedModel(never_closed, tok), tok, QUESTION, index, seen.append, use_cache=False)
     assert reply == tok.decode(never_closed[1:1 + NAME_TOKENS]) and seen == []
     wrong_closer = [ids["call"], *tok.encode_ordinary("json"), ids["assistant"], *tok.encode_ordinary("Hi.")]
-    assert chat_with_lookup(ScriptedModel(wrong_closer, tok), tok, QUESTION, index, seen.append, use_cache=False) == ""
+    reply = chat_with_lookup(ScriptedModel(wrong_closer, tok), tok, QUESTION, index, seen.append, use_cache=False)
+    assert reply == "json"
     empty = [ids["call"], ids["end"], *tok.encode_ordinary("Hi.")]
     assert chat_with_lookup(ScriptedModel(empty, tok), tok, QUESTION, index, seen.append, use_cache=False) == ""
     assert seen == []

@@ -203,6 +203,7 @@ def train_lookup(model, # a PicabooLM with the chat and lookup tokens
                  batch_size:int=16, # conversations per step
                  max_learning_rate:float=1e-3, # peak LR (warmup, then cosine to a tenth)
                  seed:int=0, # seed of the batches
+                 warmup_steps:int=20, # linear warmup
                  **kwargs, # more TrainerParams fields: progress, eval_every, log_every...
                 ) -> Trainer:
     "Fine-tune with the training chapter's Trainer; the loss covers the assistant's calls and answers only."
@@ -214,7 +215,7 @@ def train_lookup(model, # a PicabooLM with the chat and lookup tokens
                           val_dataloader=val_batches, eval_batches=len(val_batches), device="cpu",
                           batch_size=batch_size,
                           max_steps=max_steps, max_time=max_time, max_learning_rate=max_learning_rate,
-                          min_learning_rate=max_learning_rate / 10, warmup_steps=20, seed=seed, sample_every=0,
+                          min_learning_rate=max_learning_rate / 10, warmup_steps=warmup_steps, seed=seed, sample_every=0,
                           checkpoints_path=tmp, **{"save_every": 0, "log_every": 50, "progress": False,
                                                    "eval_every": 500, "tracking": False, **kwargs})
         trainer = Trainer(p)

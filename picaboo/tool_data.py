@@ -1,9 +1,10 @@
 __all__ = ['QUESTIONS', 'EARLIER', 'ask', 'not_found_answer', 'ambiguous_answer', 'answer_from', 'lookup_conversation', 'questions_about', 'fake_names', 'split_subjects', 'with_context', 'lookup_examples', 'without_dropout', 'train_lookup', 'same_sentence', 'says_not_found', 'ask_with_context', 'lookup_scores', 'chat_scores', 'lookup_figures', 'make_lookup_model']
 
-# %% ../nbs/12_lookup.ipynb #f00282d6
+# %% ../nbs/12_lookup.ipynb #4ca21423
 # nbdev writes the __all__ of a second module on one line; every other line here stays within 120 columns
 # ruff: noqa: E501
 import json
+import platform
 import random
 import tempfile
 import time
@@ -342,6 +343,7 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
     (out/"held_out.json").write_text(json.dumps(val, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
     m, loss = corpus_manifest(), trainer.history.get("loss", [])
     card = {"name": out.name, "base": str(base), "command": command, "seed": seed, "machine": machine(),
+            "python": platform.python_version(), "torch": torch.__version__,
             "corpus": {k: m.get(k) for k in ("bytes", "documents", "sha256", "python", "version")},
             "model": model.params.to_dict(), "all_params": model.num_params(non_embedding=False), "data": counts,
             "training": {"steps": trainer.step, "stop_reason": trainer.stop_reason, "batch_size": batch_size,

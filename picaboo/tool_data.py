@@ -237,7 +237,8 @@ def train_lookup(model, # a PicabooLM with the chat and lookup tokens
                           val_dataloader=val_batches, eval_batches=len(val_batches), device="cpu",
                           batch_size=batch_size,
                           max_steps=max_steps, max_time=max_time, max_learning_rate=max_learning_rate,
-                          min_learning_rate=max_learning_rate / 10, warmup_steps=warmup_steps, seed=seed, sample_every=0,
+                          min_learning_rate=max_learning_rate / 10, warmup_steps=warmup_steps, seed=seed,
+                          sample_every=0,
                           checkpoints_path=tmp, **{"save_every": 0, "log_every": 50, "progress": False,
                                                    "eval_every": 500, "tracking": False, **kwargs})
         trainer = Trainer(p)

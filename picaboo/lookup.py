@@ -25,7 +25,7 @@ from .chat import CHAT_TOKENS, chat_token_ids, fit_history, render, render_turns
 from .data import default_documents
 from .finetune import docstring_facts, sentences
 from .model import IGNORE_INDEX
-from .sampling import decode
+from .sampling import generate_tokens
 
 # %% ../nbs/12_lookup.ipynb #4502f0a9
 @dataclass
@@ -322,7 +322,8 @@ def result_budget(context_length:int, # the model's context
 # %% ../nbs/12_lookup.ipynb #a6f17dd2
 def _next_tokens(model, ids:list[int], max_new_tokens:int, **sampling) -> Iterator[int]:
     "The model's next tokens after `ids` (the one place this chapter calls the sampling chapter's decoder)."
-    steps = decode(model, torch.tensor([ids], dtype=torch.long, device=model.device), max_new_tokens, **sampling)
+    ids = torch.tensor([ids], dtype=torch.long, device=model.device)  # (1, T)
+    steps = generate_tokens(model, ids, max_new_tokens, **sampling)
     try:
         for nxt in steps:
             yield int(nxt[0])
@@ -358,7 +359,7 @@ def stream_with_lookup(model, # a PicabooLM fine-tuned for lookups
                        on_lookup:Callable|None=None, # called with each Lookup
                        max_new_tokens:int=64, # at most this many tokens per call or answer
                        max_calls:int=3, # lookups at most
-                       **sampling, # temperature, top_k, ... for decode
+                       **sampling, # temperature, top_k, ... for generate_tokens
                       ) -> Iterator[str]:
     "Generate; on a call, pause, look the name up, append the result as plain text and go on; yield the answer's text."
     special, ctx = lookup_token_ids(tokenizer), model.params.context_length

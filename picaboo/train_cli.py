@@ -148,7 +148,7 @@ def resume_settings(saved:dict, # the run's config.json
     for name, value in explicit.items():
         section = cfg[_section(name)]
         before = section.get(name, defaults.get(name))
-        if name in RESUME_FIXED and before is not None and value != before:
+        if name in RESUME_FIXED and before is not None and not _same_setting(name, value, before):
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"{flag} {value} differs from the run's {before} (in {where}); a resumed run keeps its "
                              f"{name}: drop {flag}, or start a new run with another --out")
@@ -156,6 +156,12 @@ def resume_settings(saved:dict, # the run's config.json
     if "betas" in cfg["trainer"]:
         cfg["trainer"]["betas"] = tuple(cfg["trainer"]["betas"])
     return cfg
+
+def _same_setting(name:str, value, before) -> bool:
+    "True if `value` is the run's setting `before` (paths compared as the files they name)."
+    if name in ("data", "tokenizer") and isinstance(value, str) and isinstance(before, str):
+        return Path(value).resolve() == Path(before).resolve()
+    return value == before
 
 def _explicit(given:dict, config_file) -> dict:
     "The settings given now, from the config file and the flags: name -> value."

@@ -102,3 +102,23 @@ def test_ctrl_c_saves_and_says_how_to_resume_then_overwrite_starts_over(tmp_path
     assert r.returncode == 0, r.stderr
     assert load_checkpoint(tmp_path/"run"/"checkpoints")["step"] == 1
     assert load_checkpoint(tmp_path/"run"/"checkpoints"/"best.pt")["step"] == 1  # the new run's, not the old one
+
+def test_tracked_run_records_its_data_and_links_to_itself(tmp_path):
+    "A tracked run: the data (corpus, size, hash, split), the tokenizer and the model card in MLflow, the link printed."
+    from mlflow import MlflowClient
+    (tmp_path/"notes.txt").write_text("The quick brown fox jumps over the lazy dog.\n" * 400, encoding="utf-8")
+    store = f"sqlite:///{tmp_path/'mlflow.db'}"
+    r = picaboo("train", "--data", "notes.txt", "--tokenizer", MODELS, "--out", "run", "--context-length", "32",
+                "--num-blocks", "1", "--batch-size", "4", "--max-steps", "2", "--eval-every", "2", "--eval-batches", "1",
+                "--no-progress", "--tracking-uri", store, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    client = MlflowClient(store)
+    [run] = client.search_runs([client.get_experiment_by_name("picaboo").experiment_id])
+    assert f"/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}" in r.stdout
+    params = run.data.params
+    assert params["data_info.corpus"] == "notes.txt" and int(params["data_info.corpus_bytes"]) == 45 * 400
+    assert len(params["data_info.tokens_sha256"]) == 64 and params["data_info.val_fraction"] == "0.1"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"model", "tokenizer"} <= artifacts and "final" not in artifacts, artifacts
+    tags = client.get_experiment(run.info.experiment_id).tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development"

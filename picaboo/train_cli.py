@@ -48,10 +48,17 @@ def _type_of(f):
         return bool
     for name, kind in (("int", int), ("float", float)):
         if name in t and "None" in t:
-            return lambda s, kind=kind: None if s.lower() == "none" else kind(s)
+            return _or_none(kind)
         if name in t:
             return kind
     return str
+
+def _or_none(kind):
+    "An argparse type: `kind`, or None for the word 'none'; argparse names `kind` when a value does not parse."
+    def parse(text:str):
+        return None if text.lower() == "none" else kind(text)
+    parse.__name__ = kind.__name__
+    return parse
 
 def field_comments(cls) -> dict:
     "The comment after each field of a dataclass's source: {'max_steps': 'stop after ...', ...}."
@@ -128,7 +135,7 @@ def resolve_config(given:dict, # flags the user typed (name -> value)
         out["data"]["preset"] = out["model"].pop("preset")
     for k, v in given.items():
         out[_section(k)][k] = v
-    if "betas" in out["trainer"]:
+    if isinstance(out["trainer"].get("betas"), list):  # JSON and TOML have lists, not tuples
         out["trainer"]["betas"] = tuple(out["trainer"]["betas"])
     return out
 
@@ -153,7 +160,7 @@ def resume_settings(saved:dict, # the run's config.json
             raise ValueError(f"{flag} {value} differs from the run's {before} (in {where}); a resumed run keeps its "
                              f"{name}: drop {flag}, or start a new run with another --out")
         section[name] = value
-    if "betas" in cfg["trainer"]:
+    if isinstance(cfg["trainer"].get("betas"), list):
         cfg["trainer"]["betas"] = tuple(cfg["trainer"]["betas"])
     return cfg
 

@@ -86,7 +86,8 @@ def train_for(minutes:float, # wall-time budget for the training steps
         max_steps=steps, max_time=budget, warmup_steps=max(1, min(100, steps // 10)),
         max_learning_rate=2e-3, min_learning_rate=2e-4, eval_every=max(1, steps // 4), eval_batches=8,
         sample_every=0, save_every=0, checkpoints_path=str(out/"checkpoints"), progress=progress,
-        log_every=10, tracking=tracking, tracking_uri=tracking_uri, experiment="picaboo-demo", run_name="demo"))
+        log_every=10, tracking=tracking, tracking_uri=tracking_uri, experiment="picaboo-demo", run_name="demo",
+        overwrite=True))  # the demo trains a fresh model each time it runs
 
 # %% ../nbs/11a_demo.ipynb #d0266cc1
 def complete(model, # a PicabooLM

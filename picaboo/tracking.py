@@ -11,17 +11,17 @@ __all__ = ['Tracker', 'NullTracker', 'start_tracking']
 import posixpath
 import queue
 import shutil
+import sys
 import tempfile
 import threading
 import time
-import warnings
 from collections import deque
 from pathlib import Path
 
 from .data import cache_root
 from .tracking_journal import (JOURNAL_DIR, FallbackFolder, _link_or_copy, find_journals, journal_folder,
                                       replay_fallback)
-from .tracking_store import (_METRICS_PER_BATCH, _deliver, _is_refusal, _open_run, _short_error,
+from .tracking_store import (_METRICS_PER_BATCH, _deliver, _is_refusal, _last_logged_steps, _open_run, _short_error,
                                     _short_http_timeouts, _sqlite_folder, clean_key, flatten_params,
                                     resolve_tracking_uri)
 
@@ -112,6 +112,7 @@ class Tracker(_Sender):
         self._local_only, self._refused = [], []  # kept in the fallback folder only: queue overflow, refused by MLflow
         self._error, self._warned, self._up, self._retry_at = None, False, False, 0.0
         self._abandoned, self._summary, self._status, self._seq = False, None, "FINISHED", 0
+        self._logged_through = {}  # metric -> last step the run already holds (a resumed run skips those)
         _short_http_timeouts(timeout, on=True)
         self._client = MlflowClient(tracking_uri)
         try:
@@ -120,13 +121,14 @@ class Tracker(_Sender):
             else:
                 self._client.update_run(run_id, status="RUNNING")
                 run = self._client.get_run(run_id)
+                self._logged_through = _last_logged_steps(self._client, run)
             self._set_run(run)
             self._up = True
         except Exception as e:
             self._failed(e)
         self._thread = threading.Thread(target=self._work, name="picaboo-mlflow", daemon=True)
         self._thread.start()
-        self._warn_once(stacklevel=4)
+        self._warn_once()
 
     def _set_run(self, run):
         self.run_id, self.run_name, self.experiment_id = run.info.run_id, run.info.run_name, run.info.experiment_id
@@ -139,6 +141,9 @@ class Tracker(_Sender):
     def log_metrics(self, metrics:dict, step:int|None=None):
         ts = int(time.time() * 1000)
         values = [(clean_key(k), float(v), ts, int(step or 0)) for k, v in metrics.items()]
+        values = [v for v in values if v[3] > self._logged_through.get(v[0], -1)]  # steps replayed after a resume
+        if not values:
+            return
         self._submit(dict(kind="metrics", metrics=values))
 
     def log_text(self, text:str, artifact_file:str):
@@ -177,7 +182,7 @@ class Tracker(_Sender):
     def _submit(self, op:dict):
         if self._summary is not None:
             raise RuntimeError("this tracker is finished; start a new one with start_tracking()")
-        self._warn_once(stacklevel=4)
+        self._warn_once()
         try:
             self._queue.put_nowait(op)
         except queue.Full:  # the worker is behind: keep it locally rather than block training
@@ -185,12 +190,12 @@ class Tracker(_Sender):
                 self.fallback.keep(op)
                 self._local_only.append(op)
 
-    def _warn_once(self, stacklevel=3):
+    def _warn_once(self):
         if self._error and not self._warned:
             self._warned = True
-            warnings.warn(f"MLflow tracking at {self.tracking_uri} failed ({self._error}). Training goes on; what "
-                          f"was to be logged is kept in {self.fallback.path} and retried every {self.retry_every:g} s "
-                          "and at finish(). This warning is shown once.", RuntimeWarning, stacklevel=stacklevel)
+            print(f"picaboo: warning: MLflow tracking at {self.tracking_uri} failed ({self._error}); training goes on, "
+                  f"its logs wait in {self.fallback.path} (retried every {self.retry_every:g} s and at the end)",
+                  file=sys.stderr, flush=True)
 
     # ---- the end ----
     def finish(self, status:str="FINISHED", # the run's final status: FINISHED, FAILED or KILLED
@@ -230,7 +235,7 @@ class Tracker(_Sender):
         if self.fallback.path.parent.name == JOURNAL_DIR and not any(self.fallback.path.parent.iterdir()):
             self.fallback.path.parent.rmdir()  # no journal left: leave no trace
         _short_http_timeouts(self._timeout, on=False)
-        self._warn_once(stacklevel=3)
+        self._warn_once()
         self._summary = self._describe(status, left)
         return self._summary
 
@@ -239,6 +244,8 @@ class Tracker(_Sender):
         "The run's page on a tracking server (None for a local store or before the run exists)."
         if self.run_id and self.tracking_uri.startswith("http"):
             return f"{self.tracking_uri.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{self.run_id}"
+        if self.run_id and _sqlite_folder(self.tracking_uri):  # what `mlflow ui` serves by default
+            return f"http://127.0.0.1:5000/#/experiments/{self.experiment_id}/runs/{self.run_id}"
 
     def _describe(self, status:str, left:list) -> str:
         if self.run_id:
@@ -247,7 +254,9 @@ class Tracker(_Sender):
             where = f"MLflow run {self.run_name or ''!r} (never created)"
         folder = _sqlite_folder(self.tracking_uri)
         view = ""
-        if self.url:
+        if folder and self.url:
+            view = f"; see it with `mlflow ui --backend-store-uri {self.tracking_uri}`, then open {self.url}"
+        elif self.url:
             view = f"; open {self.url}"
         elif folder:
             view = f"; see it with `mlflow ui --backend-store-uri {self.tracking_uri}`"

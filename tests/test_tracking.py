@@ -95,24 +95,24 @@ def test_run_reads_back(server, tmp_path):
     assert text.read_text() == "Once upon a time"
     assert not tracker.fallback.path.exists()  # nothing failed: no fallback folder left behind
 
-def test_server_killed_mid_run(server, tmp_path):
+def test_server_killed_mid_run(server, tmp_path, capsys):
     "Kill the server mid-run: both runs go on; A finishes while it is down, B after it is back."
     a = start_tracking(experiment="killed", run_name="a", tracking_uri=server.url, fallback_dir=tmp_path/"a")
     b = start_tracking(experiment="killed", run_name="b", tracking_uri=server.url, fallback_dir=tmp_path/"b")
     for t in (a, b): t.log_params({"lr": 1e-3}); fake_training(t, 20)
     time.sleep(1.0)  # let the workers send steps 0-19
     server.kill()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        seconds = fake_training(a, 30, start=20, pause=0.02) + fake_training(b, 30, start=20, pause=0.02)
-        for t in (a, b): t.log_text("after the crash", "samples/late.txt"); t.log_params({"batch_size": 8})
-        seconds += fake_training(a, 10, start=50, pause=0.02) + fake_training(b, 10, start=50, pause=0.02)
-        assert seconds < 5.0, f"the loop took {seconds:.1f} s with the server gone"
-        t0 = time.monotonic()
-        summary_a = a.finish(timeout=10)
-        assert time.monotonic() - t0 < 10
-    ours = [w for w in caught if "MLflow tracking" in str(w.message)]
-    assert len(ours) == 2, [str(w.message) for w in caught]  # once per tracker, not once per call
+    capsys.readouterr()
+    seconds = fake_training(a, 30, start=20, pause=0.02) + fake_training(b, 30, start=20, pause=0.02)
+    for t in (a, b): t.log_text("after the crash", "samples/late.txt"); t.log_params({"batch_size": 8})
+    seconds += fake_training(a, 10, start=50, pause=0.02) + fake_training(b, 10, start=50, pause=0.02)
+    assert seconds < 5.0, f"the loop took {seconds:.1f} s with the server gone"
+    t0 = time.monotonic()
+    summary_a = a.finish(timeout=10)
+    assert time.monotonic() - t0 < 10
+    ours = [l for l in capsys.readouterr().err.splitlines() if "MLflow tracking at" in l]
+    assert len(ours) == 2, ours  # once per tracker, not once per call; one line each, no Python warning
+    assert all(l.startswith("picaboo: warning: MLflow tracking at") for l in ours)
     assert "NOT LOGGED" in summary_a and str(a.fallback.path) in summary_a and "replay_fallback" in summary_a
     lines = (a.fallback.path/"metrics.jsonl").read_text().splitlines()
     assert {int(l.split('"step": ')[1].split("}")[0]) for l in lines} >= set(range(20, 60))
@@ -134,16 +134,16 @@ def test_server_killed_mid_run(server, tmp_path):
     assert [f.path for f in client.list_artifacts(a.run_id, "samples")] == ["samples/late.txt"]
     assert client.get_run(a.run_id).info.status == "FINISHED"
 
-def test_no_server_at_all(tmp_path):
+def test_no_server_at_all(tmp_path, capsys):
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     t0 = time.monotonic()
-    with pytest.warns(RuntimeWarning, match="MLflow tracking at .* failed") as caught:
-        tracker = start_tracking(run_name="offline", tracking_uri=url, fallback_dir=tmp_path/"fb", retry_every=0.2)
-        tracker.log_params({"model": {"d_model": 64}})
-        fake_training(tracker, 50, pause=0.01)
-        summary = tracker.finish(timeout=5)
+    tracker = start_tracking(run_name="offline", tracking_uri=url, fallback_dir=tmp_path/"fb", retry_every=0.2)
+    tracker.log_params({"model": {"d_model": 64}})
+    fake_training(tracker, 50, pause=0.01)
+    summary = tracker.finish(timeout=5)
     assert time.monotonic() - t0 < 10
-    assert len([w for w in caught if "MLflow tracking" in str(w.message)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("MLflow tracking at") == 1 and len(err.splitlines()) == 1 and " failed (" in err, err
     assert tracker.run_id is None and "never created" in summary and "100 metric values" in summary
     assert len((tmp_path/"fb"/"metrics.jsonl").read_text().splitlines()) == 100  # train_loss and lr, 50 steps
 
@@ -153,11 +153,10 @@ def test_server_that_never_answers(tmp_path):
         blackhole.bind(("127.0.0.1", 0)); blackhole.listen(100)
         url = "http://127.0.0.1:%d" % blackhole.getsockname()[1]
         t0 = time.monotonic()
-        with pytest.warns(RuntimeWarning):
-            tracker = start_tracking(tracking_uri=url, fallback_dir=tmp_path/"fb", timeout=1)
-            assert time.monotonic() - t0 < 5
-            assert fake_training(tracker, 100) < 1.0
-            summary = tracker.finish(timeout=3)
+        tracker = start_tracking(tracking_uri=url, fallback_dir=tmp_path/"fb", timeout=1)
+        assert time.monotonic() - t0 < 5
+        assert fake_training(tracker, 100) < 1.0
+        summary = tracker.finish(timeout=3)
         assert time.monotonic() - t0 < 10
     assert "200 metric values" in summary and "Read timed out" in summary
 
@@ -169,6 +168,9 @@ def test_default_store_is_local_sqlite(tmp_path, monkeypatch):
     tracker.log_metrics({"loss": 1.0}, step=0); tracker.log_text("hi", "hello.txt")
     summary = tracker.finish()
     assert "mlflow ui --backend-store-uri" in summary and "NOT LOGGED" not in summary
+    assert f"/#/experiments/{tracker.experiment_id}/runs/{tracker.run_id}" in summary  # the direct link
+    tags = MlflowClient(tracker.tracking_uri).get_experiment(tracker.experiment_id).tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development"  # MLflow 3's UI shows it as training runs
     assert (tmp_path/"mlflow.db").exists() and list((tmp_path/"mlruns").rglob("hello.txt"))
     assert MlflowClient(tracker.tracking_uri).get_run(tracker.run_id).data.metrics == {"loss": 1.0}
 
@@ -200,12 +202,11 @@ def test_journal_in_run_folder_and_replay_command(tmp_path, capsys):
     from picaboo.cli import main
     from picaboo.tracking import find_journals, journal_folder
     run = tmp_path/"run"
-    with pytest.warns(RuntimeWarning):
-        tracker = start_tracking(run_name="journaled", tracking_uri=f"http://127.0.0.1:{free_port()}",
-                                 fallback_dir=journal_folder(run/"checkpoints"), timeout=1)
-        tracker.log_params({"lr": 1e-3})
-        fake_training(tracker, 5)
-        tracker.finish(timeout=5)
+    tracker = start_tracking(run_name="journaled", tracking_uri=f"http://127.0.0.1:{free_port()}",
+                             fallback_dir=journal_folder(run/"checkpoints"), timeout=1)
+    tracker.log_params({"lr": 1e-3})
+    fake_training(tracker, 5)
+    tracker.finish(timeout=5)
     assert find_journals(run) == [tracker.fallback.path]
     assert tracker.fallback.path.parent == run/"checkpoints"/"tracking-journal"
     store = f"sqlite:///{tmp_path/'mlflow.db'}"
@@ -214,3 +215,14 @@ def test_journal_in_run_folder_and_replay_command(tmp_path, capsys):
     run_id = capsys.readouterr().out.split("MLflow run ")[-1].strip()
     assert history(MlflowClient(store), run_id) == list(range(5))
     assert main(["tracking", "replay", str(tmp_path/"nothing-here")]) == 2  # one line, exit status 2
+
+def test_resumed_run_logs_no_step_twice(tmp_path):
+    "A run killed and resumed from an earlier checkpoint redoes some steps: MLflow gets each step once."
+    store = f"sqlite:///{tmp_path/'mlflow.db'}"
+    first = start_tracking(run_name="resumed", tracking_uri=store, fallback_dir=tmp_path/"fb")
+    fake_training(first, 8)  # logged steps 0-7, then "killed" (its checkpoint holds step 5)
+    first.finish("KILLED")
+    again = start_tracking(run_id=first.run_id, tracking_uri=store, fallback_dir=tmp_path/"fb")
+    fake_training(again, 7, start=5)  # steps 5-11: 5, 6 and 7 are redone
+    again.finish()
+    assert history(MlflowClient(store), first.run_id) == list(range(12))

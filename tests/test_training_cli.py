@@ -35,13 +35,14 @@ tracking = false
 """, encoding="utf-8")
     r = picaboo("train", "--config", "run.toml", "--max-learning-rate", "0.002", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "checkpoints:" in r.stdout and str(Path("run")/"checkpoints"/"latest.pt") in r.stdout
+    assert f"stopped at step 4: reached max_steps (4); checkpoint {Path('run')/'checkpoints'/'latest.pt'}" in r.stdout
     assert "settings in run/config.json" in r.stdout.replace(os.sep, "/")
     cfg = json.loads((tmp_path/"run"/"config.json").read_text())
     assert cfg["trainer"]["max_learning_rate"] == 0.002 and cfg["model"]["context_length"] == 32
     assert load_checkpoint(tmp_path/"run"/"checkpoints")["step"] == 4
-    r = picaboo("train", "--config", "run.toml", "--max-steps", "6", "--resume", cwd=tmp_path)
+    r = picaboo("train", "--out", "run", "--max-steps", "6", "--resume", cwd=tmp_path)  # the saved settings
     assert r.returncode == 0, r.stderr[-3000:]
+    assert "resuming run/checkpoints/latest.pt: step 4, 512 tokens seen, best validation loss" in r.stdout, r.stdout
     ck = load_checkpoint(tmp_path/"run"/"checkpoints")
     assert ck["step"] == 6 and len(ck["history"]["loss"]) == 6
     assert not marker.exists()
@@ -74,3 +75,50 @@ def test_unavailable_device_is_one_line_everywhere(tmp_path, capsys):
     status = main(["train", "--tokenizer", str(MODELS), "--out", str(tmp_path/"run"), "--device", "cuda"])
     err = capsys.readouterr().err
     assert status == 2 and err.strip() == f"picaboo train: error: {direct.value}"
+
+def test_ctrl_c_saves_and_says_how_to_resume_then_overwrite_starts_over(tmp_path):
+    "SIGINT mid-run: latest.pt at the step it was in, the exact command to continue, exit 130; --overwrite restarts."
+    import signal, time
+    (tmp_path/"notes.txt").write_text("The quick brown fox jumps over the lazy dog.\n" * 400, encoding="utf-8")
+    argv = ["train", "--data", "notes.txt", "--tokenizer", MODELS, "--out", "run", "--context-length", "32",
+            "--num-blocks", "1", "--batch-size", "4", "--max-steps", "100000", "--eval-every", "0", "--save-every",
+            "100000", "--log-every", "1", "--no-progress", "--no-tracking"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-u", "-c", "import sys; from picaboo.cli import main; "
+                             "sys.exit(main(sys.argv[1:]))", *map(str, argv)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.startswith("step     3/"):
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "picaboo train: interrupted; continue with: picaboo train --out run --resume"
+    step = load_checkpoint(tmp_path/"run"/"checkpoints")["step"]
+    assert f"stopped at step {step}: interrupted by Ctrl-C" in out and step >= 3
+    r = picaboo("train", "--out", "run", "--resume", "--max-steps", str(step + 1), cwd=tmp_path)
+    assert r.returncode == 0 and load_checkpoint(tmp_path/"run"/"checkpoints")["step"] == step + 1, r.stderr
+    r = picaboo(*argv[:-8], "--max-steps", "1", "--no-progress", "--no-tracking", "--overwrite", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert load_checkpoint(tmp_path/"run"/"checkpoints")["step"] == 1
+    assert load_checkpoint(tmp_path/"run"/"checkpoints"/"best.pt")["step"] == 1  # the new run's, not the old one
+
+def test_tracked_run_records_its_data_and_links_to_itself(tmp_path):
+    "A tracked run: the data (corpus, size, hash, split), the tokenizer and the model card in MLflow, the link printed."
+    from mlflow import MlflowClient
+    (tmp_path/"notes.txt").write_text("The quick brown fox jumps over the lazy dog.\n" * 400, encoding="utf-8")
+    store = f"sqlite:///{tmp_path/'mlflow.db'}"
+    r = picaboo("train", "--data", "notes.txt", "--tokenizer", MODELS, "--out", "run", "--context-length", "32",
+                "--num-blocks", "1", "--batch-size", "4", "--max-steps", "2", "--eval-every", "2", "--eval-batches", "1",
+                "--no-progress", "--tracking-uri", store, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    client = MlflowClient(store)
+    [run] = client.search_runs([client.get_experiment_by_name("picaboo").experiment_id])
+    assert f"/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}" in r.stdout
+    params = run.data.params
+    assert params["data_info.corpus"] == "notes.txt" and int(params["data_info.corpus_bytes"]) == 45 * 400
+    assert len(params["data_info.tokens_sha256"]) == 64 and params["data_info.val_fraction"] == "0.1"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"model", "tokenizer"} <= artifacts and "final" not in artifacts, artifacts
+    tags = client.get_experiment(run.info.experiment_id).tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development"

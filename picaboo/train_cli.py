@@ -21,14 +21,13 @@ from pathlib import Path
 
 import torch
 
-from .batches import RandomWindowSampler, encode_to_bin, meta_path, split_corpus
+from .batches import RandomWindowSampler, check_bin_tokenizer, encode_corpus, meta_path
 from .checkpoint import tokenizer_files
 from .data import atomic_write_bytes
 from .device import pick_device
 from .distributed import init_distributed
 from .model import PicabooLM, PicabooLMParams
 from .optim import TrainingDiverged
-from .readers import load_documents
 from .tokenizer import load_tokenizer
 from .training import Trainer, TrainerParams, encode_prompt, refuse_to_overwrite
 from .training_params import check_params
@@ -227,16 +226,16 @@ def prepare_data(path, # a .txt/.epub file or folder (None: the embedded corpus)
                 ) -> tuple[Path, Path]:
     "Token files (train.bin, val.bin) for a corpus, encoded only if missing or out of date."
     if path is not None and (Path(path)/"train.bin").is_file():  # already encoded (e.g. by `picaboo data encode`)
-        return Path(path)/"train.bin", Path(path)/"val.bin"
+        bins = Path(path)/"train.bin", Path(path)/"val.bin"
+        for b in bins:
+            check_bin_tokenizer(b, tokenizer)  # ids of another tokenizer would train on nonsense
+        return bins
     out_dir, fp = Path(out_dir), _fingerprint(path, tokenizer, val_fraction, seed)
     bins = out_dir/"train.bin", out_dir/"val.bin"
     if all(_is_current(b, fp) for b in bins):
         return bins
-    docs = load_documents(path)
-    train, val, _ = split_corpus(docs, val_fraction, seed)  # the one train/validation rule (chapter 4)
-    for part, b in zip((train, val), bins):
-        encode_to_bin(part, tokenizer, b, meta=dict(fingerprint=fp, corpus=str(path or "default")))
-    return bins
+    meta = dict(fingerprint=fp, corpus=str(path or "default"))
+    return encode_corpus(path, tokenizer, out_dir, val_fraction, seed, meta=meta)  # chapter 4's split, streamed
 
 def data_info(d:dict, # the data section
               bins:tuple, # train.bin, val.bin

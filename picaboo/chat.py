@@ -171,10 +171,12 @@ class ChatSession:
     "A conversation with a model: the system prompt, the turns so far, and the settings of every reply."
     def __init__(self, model, tokenizer, # a model fine-tuned for chat and its tokenizer
                  system:str|None=None, # the system prompt (None: none)
+                 reply_with=None, # reply_with(model, tokenizer, messages, stream=True, **settings); None: `chat`
                  **settings, # for `chat`: max_new_tokens, temperature, top_k, top_p, seed, ...
                 ):
         chat_token_ids(tokenizer)  # fail now, not at the first question
         self.model, self.tokenizer, self.system, self.settings = model, tokenizer, system, settings
+        self.reply_with = reply_with or chat
         self.history = []
 
     @property
@@ -186,7 +188,7 @@ class ChatSession:
     def reply(self, text:str) -> Iterator[str]:
         "Stream the reply to the user's `text` (call `record` afterwards to keep the exchange)."
         question = {"role": "user", "content": text}
-        return chat(self.model, self.tokenizer, self.messages + [question], stream=True, **self.settings)
+        return self.reply_with(self.model, self.tokenizer, self.messages + [question], stream=True, **self.settings)
 
     def record(self, text:str, reply:str):
         "Add a question and its (maybe cut) reply to the history."

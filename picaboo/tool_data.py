@@ -23,7 +23,6 @@ __all__ = ['QUESTIONS',
  'make_lookup_model']
 
 # %% ../nbs/12_lookup.ipynb #4ca21423
-# nbdev writes the __all__ of a second module on one line; every other line here stays within 120 columns
 import json
 import platform
 import random

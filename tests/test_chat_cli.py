@@ -72,3 +72,26 @@ def test_piped_input_the_default_model_and_bad_flags(tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no checkpoint at" in r.stderr
     r = subprocess.run([*PICABOO, "chat", "--ckpt", str(CHAT_MODEL), "--max-new-tokens", "0"], capture_output=True, text=True, env=ENV, timeout=120)
     assert r.returncode == 2 and "--max-new-tokens must be >= 1" in r.stderr
+
+
+def test_one_shot_answer_after_a_visible_lookup(tmp_path):
+    "`picaboo chat -p`: the default (lookup) model looks the name up, says so on stderr, answers on stdout."
+    r = subprocess.run([*PICABOO, "chat", "-p", "What does json.dumps do?"], capture_output=True, text=True, env=ENV,
+                       timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == "(looked up json.dumps: found)"
+    assert r.stdout.strip().lower().startswith("serialize"), r.stdout  # json.dumps's first sentence
+    r = subprocess.run([*PICABOO, "chat", "-p", "What does json.frobnicate do?"], capture_output=True, text=True,
+                       env=ENV, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0 and "not found" in r.stderr and "could not find" in r.stdout.lower(), (r.stdout, r.stderr)
+    r = subprocess.run([*PICABOO, "chat", "-p", " "], capture_output=True, text=True, env=ENV, timeout=120)
+    assert r.returncode == 2 and "--prompt is empty" in r.stderr
+
+
+def test_repl_shows_each_lookup():
+    child = spawn("--system", "You answer questions about Python.")
+    child.sendline("What does json.loads do?")
+    child.expect_exact("(looked up json.loads: found)")
+    child.expect_exact("you> ")
+    child.sendeof()
+    child.expect(pexpect.EOF)

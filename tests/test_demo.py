@@ -18,9 +18,13 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "[this run]" in out and "  prompt 'The '" in out  # samples
     sample = out.split("[this run]\n", 1)[1].split("\n  [", 1)[0]  # the first sample, up to the shipped model's
     assert sample.startswith("    The") and len(sample.strip()) > len("The"), sample
-    answer = re.search(r"5/5 chat .*\n  user: What does json.dumps do\?\n  assistant: (.+)", out)  # the shipped chat model
-    assert answer and "<|" not in answer.group(1), out
-    assert "jupyter lab nbs/" in out and "mlflow ui --backend-store-uri sqlite:///mlflow.db" in out  # what to open next
+    assert "5/6 report cards" in out and "knowledge, trained-on documents" in out  # the shipped models' cards
+    answer = re.search(r"6/6 the assistant .*\n  user: What does json.dumps do\?\n  \(looked up json.dumps: found\)\n"
+                       r"  assistant: (.+)", out)  # the shipped assistant, after a visible lookup
+    assert answer and answer.group(1).lower().startswith("serialize"), out
+    assert "(looked up json.frobnicate: not found)\n  assistant: I could not find" in out
+    assert "picaboo chat " in out and "mlflow ui --backend-store-uri sqlite:///mlflow.db" in out  # what to open next
+    assert ".venv/bin" not in out  # commands that work after pip install, from any folder
     assert (tmp_path/"mlflow.db").is_file()  # the run went to MLflow's local store in the working folder
     final = tmp_path/"demo-run"/"checkpoints"/"final"
     assert (final/"model.safetensors").is_file() and (tmp_path/"demo-run"/"tokenizer"/"encoder.json").is_file()

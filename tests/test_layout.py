@@ -128,3 +128,14 @@ def test_no_one_line_definitions():
 
 def test_the_checker_sees_a_one_line_definition():
     assert one_line_definitions(ast.parse("def f(): return 1\nclass C: pass\ndef g():\n    return 2\n")) == [1, 2]
+
+
+def test_the_chapter_table_numbers_each_chapter_by_its_file():
+    "Every chapter is in the landing page's table, under the number its file name gives it (01a -> 1a)."
+    index = json.loads((NBS / "index.ipynb").read_text(encoding="utf-8"))
+    text = "".join("".join(c["source"]) for c in index["cells"])
+    rows = {nb: label for label, nb in re.findall(r"\[(\d+[a-z]?) [^\]]+\]\((\d\d[a-z]?_\w+)\.ipynb\)", text)}
+    chapters = sorted(p.stem for p in NBS.glob("[0-9]*.ipynb"))
+    assert sorted(rows) == chapters, f"chapters missing from the table: {sorted(set(chapters) - set(rows))}"
+    wrong = {nb: label for nb, label in rows.items() if label != nb.split("_")[0].lstrip("0")}
+    assert not wrong, f"rows whose number is not their file's: {wrong}"

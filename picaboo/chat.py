@@ -7,8 +7,7 @@ Docs: https://picaboo-book.github.io/picaboo/chat.html.md"""
 # %% auto #0
 __all__ = ['CHAT_TOKENS', 'ROLES', 'COMMANDS', 'DEFAULT_CHAT_MODEL', 'add_chat_tokens', 'chat_token_ids',
            'prepare_for_chat', 'check_messages', 'render_turns', 'render', 'training_pair', 'stream_reply',
-           'fit_history', 'chat', 'ChatSession', 'run_command_line', 'repl', 'load_chat_model',
-           'CallableModule']
+           'fit_history', 'chat', 'ChatSession', 'run_command_line', 'repl', 'load_chat_model']
 
 # %% ../nbs/10_chat.ipynb #b2c5ba0c
 import sys
@@ -273,10 +272,10 @@ def load_chat_model(path:str|Path, # a folder or checkpoint for load_model_and_t
     return model.eval(), tokenizer
 
 # %% ../nbs/10_chat.ipynb #12610876
-class CallableModule(types.ModuleType):
+class _CallableModule(types.ModuleType):
     "A module that can be called: `picaboo.chat(...)` is `picaboo.chat.chat(...)`."
 
     def __call__(self, *args, **kwargs):
         return chat(*args, **kwargs)
 
-sys.modules[__name__].__class__ = CallableModule
+sys.modules[__name__].__class__ = _CallableModule

@@ -55,7 +55,7 @@ _EXPORTS = {
     "training_pair": "picaboo.chat",
     "ChatSession": "picaboo.chat",
     "load_chat_model": "picaboo.chat",
-    "instruction_examples": "picaboo.finetune",
+    "instruction_examples": "picaboo.chat_data",
     "load_for_chat": "picaboo.finetune",
     "assistant_loss": "picaboo.finetune",
     "bits_per_byte": "picaboo.evaluation",

@@ -23,7 +23,7 @@ import torch
 
 from .batches import PicabooLMPretrainingDataset, split_corpus
 from .chat import CHAT_TOKENS, chat
-from .finetune import PHRASINGS, docstring_facts, instruction_examples, sentences, split_examples, topic_facts
+from .chat_data import PHRASINGS, docstring_facts, instruction_examples, sentences, split_examples, topic_facts
 from .readers import load_documents
 from .training import count_bytes, evaluate
 

@@ -23,7 +23,7 @@ import torch
 
 from .chat import CHAT_TOKENS, chat_token_ids, fit_history, render, render_turns
 from .data import default_documents
-from .finetune import docstring_facts, sentences
+from .chat_data import docstring_facts, sentences
 from .model import IGNORE_INDEX
 from .sampling import generate_tokens
 

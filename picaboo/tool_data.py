@@ -35,7 +35,8 @@ import torch
 
 from .cards import corpus_manifest
 from .chat import chat, render
-from .finetune import SYSTEM_PROMPTS, ChatBatches, folder_facts, load_for_chat, machine, pad_batch, sentences
+from .chat_data import SYSTEM_PROMPTS, sentences
+from .finetune import ChatBatches, folder_facts, load_for_chat, machine, pad_batch
 from .lookup import (DocIndex, add_lookup_tokens, chat_with_lookup, default_index, fit_prompt, lookup,
                      lookup_training_pair, normalise, result_budget)
 from .training import Trainer, TrainerParams

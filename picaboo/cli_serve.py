@@ -10,7 +10,8 @@ import sys
 # %% ../nbs/14b_serve.ipynb #e140b294
 def serve_command(args:argparse.Namespace) -> int:
     "Run `picaboo serve`: load the model, listen on --host:--port, answer until Ctrl-C."
-    from picaboo.serve import ChatService, is_loopback, listen, load_served_model, make_app, run_server, served_name
+    from picaboo.serve import (ChatService, is_loopback, listen, load_served_model, make_app, reply_for,
+                               run_server, served_name)
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be in [0, 65535] (0: a free one), got {args.port}")
     sock = listen(args.host, args.port)  # first: a port that is taken fails before the model loads
@@ -27,7 +28,7 @@ def serve_command(args:argparse.Namespace) -> int:
     url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     print(f"picaboo serve: {name} ({model.num_params(False):,} parameters) at {url}/ "
           "(the API under /v1; Ctrl-C stops)", flush=True)
-    service = ChatService(model, tokenizer, name)
+    service = ChatService(model, tokenizer, name, reply=reply_for(tokenizer))
     run_server(make_app(service, local_only=is_loopback(args.host)), sock, service.closing)
     print("picaboo serve: stopped", flush=True)
     return 0

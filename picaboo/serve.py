@@ -8,8 +8,8 @@ Docs: https://picaboo-book.github.io/picaboo/serve.html.md"""
 __all__ = ['MAX_BODY_BYTES', 'MAX_TOKENS_LIMIT', 'DEFAULT_MAX_TOKENS', 'log', 'SSE_DONE', 'is_loopback',
            'RequestError', 'error_response', 'parse_message', 'number_in', 'ChatRequest',
            'parse_chat_request', 'completion', 'completion_chunk', 'sse', 'finish_reason', 'ChatService',
-           'read_body', 'ClosingStream', 'event_stream', 'whole_reply', 'make_app', 'load_served_model',
-           'served_name', 'listen', 'Server', 'run_server']
+           'read_body', 'ClosingStream', 'event_stream', 'whole_reply', 'make_app', 'reply_with_lookups',
+           'reply_for', 'load_served_model', 'served_name', 'listen', 'Server', 'run_server']
 
 # %% ../nbs/14b_serve.ipynb #00dcd698
 import asyncio
@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from .chat import CHAT_TOKENS, DEFAULT_CHAT_MODEL, ROLES, chat
 from .loading import load_model_and_tokenizer
+from .lookup import chat_with_lookup, has_lookup_tokens
 
 from .serve_page import CHAT_PAGE
 
@@ -354,6 +355,27 @@ def make_app(service:ChatService, # the model to serve
     routes = [Route("/", addressed_here(page)), Route("/v1/models", addressed_here(models)),
               Route("/v1/chat/completions", addressed_here(chat_completions), methods=["POST"])]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+
+# %% ../nbs/14b_serve.ipynb #68198e30
+def reply_with_lookups(model, tokenizer, # a model taught the lookup protocol and its tokenizer
+                       messages:list[dict], # the conversation
+                       stream:bool=True, # always a stream here (the server's reply functions all stream)
+                       **settings, # max_new_tokens, temperature, top_p, seed
+                      ) -> Iterator:
+    "The reply as one stream: each lookup as {'name', 'found'} when it happens, and the answer's text pieces."
+    lookups = []
+    pieces = chat_with_lookup(model, tokenizer, messages, on_lookup=lookups.append, stream=stream, **settings)
+    for piece in pieces:
+        while lookups:
+            found = lookups.pop(0)
+            yield {"name": found.query, "found": found.found}
+        yield piece
+    for found in lookups:
+        yield {"name": found.query, "found": found.found}
+
+def reply_for(tokenizer) -> Callable:
+    "The reply function for a model: with lookups if its tokenizer has the lookup tokens, else plain `chat`."
+    return reply_with_lookups if has_lookup_tokens(tokenizer) else chat
 
 # %% ../nbs/14b_serve.ipynb #f4544b5e
 def load_served_model(ckpt:str|None=None, # a folder, checkpoint or shipped model's name (default: the chat model)

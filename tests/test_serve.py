@@ -383,3 +383,18 @@ def test_the_page_streams_a_reply_and_keeps_the_conversation(browser, server, fa
     fake.wait_for("generation stopped", mark, timeout=10)  # Stop closed the connection, which stopped the model
     assert all(r.url.startswith((server.url, fake.url)) for r in requests), [r.url for r in requests]
     page.close()
+
+
+def test_the_lookup_model_streams_its_lookups():
+    "`picaboo serve --ckpt picaboo-tiny-lookup`: the lookup reaches the client before the answer it was read for."
+    s = Server(SERVE, "serve", "--port", "0", "--ckpt", "picaboo-tiny-lookup").start()
+    try:
+        status, whole = post(f"{s.url}/v1/chat/completions",
+                             {"model": "picaboo-tiny-lookup", "max_tokens": 40,
+                              "messages": [{"role": "user", "content": "What does json.dumps do?"}]})
+        assert status == 200, whole
+        message = whole["choices"][0]["message"]
+        assert message["picaboo_lookups"] == [{"name": "json.dumps", "found": True}], message
+        assert message["content"].lower().startswith("serialize"), message
+    finally:
+        s.stop()

@@ -45,13 +45,12 @@ def test_a_question_gets_a_streamed_answer_and_the_commands_work():
     assert child.exitstatus == 0
 
 def test_ctrl_c_stops_a_reply_not_the_repl_and_eof_exits():
-    # the base model never closes a turn, so with a huge budget its reply runs until Ctrl-C
+    # the base model never closes a chat turn; Ctrl-C cuts its reply while it is being written
     child = spawn("--ckpt", str(BASE_MODEL), "--max-new-tokens", "100000", "--temperature", "0.8", "--seed", "1")
     assert "was not fine-tuned for chat" in child.preamble  # said on stderr, before the banner
     child.sendline("Tell me everything.")
     child.expect_exact("picaboo> ")
-    child.expect(r"\S{3}")  # text is arriving while the reply is still being written: streaming
-    child.sendintr()
+    child.sendintr()  # at once: the base model may end its reply with <|endoftext|> after a few dozen tokens
     child.expect_exact("[stopped]")
     child.expect_exact("you> ")
     child.sendintr()  # Ctrl-C at the prompt does not leave either

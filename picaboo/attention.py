@@ -6,7 +6,7 @@ Docs: https://picaboo-book.github.io/picaboo/attention.html.md"""
 
 # %% auto #0
 __all__ = ['causal_mask', 'attention_weights', 'explicit_attention', 'padded_causal_mask', 'sinusoidal_positions',
-           'rope_tables', 'apply_rope', 'KVCache', 'CausalSelfAttention']
+           'rope_tables', 'apply_rope', 'KVCache', 'RMSNorm', 'CausalSelfAttention']
 
 # %% ../nbs/05_attention.ipynb #1b74550a
 import math
@@ -141,17 +141,39 @@ class KVCache:
         return f"KVCache(layers={len(self.keys)}, length={self.length}, max_length={self.max_length})"
 
 # %% ../nbs/05_attention.ipynb #d38b91f7
+class RMSNorm(nn.Module):
+    "Root-mean-square norm (Llama, Qwen): x / rms(x) * weight; no mean taken out, no bias. Computed in float32."
+    def __init__(self, dim:int, # the width of the vectors it normalizes
+                 eps:float=1e-6, # added to the mean square, so a zero vector stays finite
+                ):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        x32 = x.float()
+        scaled = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)  # (..., dim), rms 1
+        return self.weight * scaled.to(x.dtype)
+
 class CausalSelfAttention(nn.Module):
     "Multi-head causal self-attention with a fused (SDPA) path and an explicit path that keeps the weights."
     def __init__(self, d_model:int, # embedding width C
-                 num_heads:int, # heads nh (d_model % num_heads == 0)
+                 num_heads:int, # query heads nh (d_model % num_heads == 0)
                  dropout_rate:float=0.0, # dropout on the attention weights and on the output
                  bias:bool=True, # biases in the projections
+                 num_kv_heads:int|None=None, # key/value heads nkv (grouped-query); None: one per query head
+                 qk_norm:bool=False, # RMSNorm on every head's queries and keys (Qwen3)
+                 norm_eps:float=1e-6, # the RMSNorm's eps, when qk_norm
                 ):
         super().__init__()
         self.num_heads, self.dropout_rate = num_heads, dropout_rate
-        self.qkv = nn.Linear(d_model, 3 * d_model, bias=bias)  # queries, keys and values in one matmul
+        self.num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
+        hs = d_model // num_heads
+        self.kv_width = self.num_kv_heads * hs  # keys (and values) are this wide: d_model / group size
+        self.qkv = nn.Linear(d_model, d_model + 2 * self.kv_width, bias=bias)  # queries, keys, values in one matmul
         self.proj = nn.Linear(d_model, d_model, bias=bias)  # mixes the heads back together
+        self.q_norm = RMSNorm(hs, norm_eps) if qk_norm else None
+        self.k_norm = RMSNorm(hs, norm_eps) if qk_norm else None
         self.resid_dropout = nn.Dropout(dropout_rate)
         self.explicit, self.weights = False, None  # explicit=True: compute by hand, keep weights (B, nh, T, T_k)
 
@@ -162,20 +184,32 @@ class CausalSelfAttention(nn.Module):
                 layer:int=0, # this module's layer index in the cache
                ) -> torch.Tensor:
         B, T, C = x.shape
-        q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
-        q = q.view(B, T, self.num_heads, C // self.num_heads).transpose(1, 2)  # (B, nh, T, hs)
-        k = k.view(B, T, self.num_heads, C // self.num_heads).transpose(1, 2)  # (B, nh, T, hs)
-        v = v.view(B, T, self.num_heads, C // self.num_heads).transpose(1, 2)  # (B, nh, T, hs)
+        nh, nkv, hs = self.num_heads, self.num_kv_heads, C // self.num_heads
+        q, k, v = self.qkv(x).split([C, self.kv_width, self.kv_width], dim=2)  # (B, T, C), 2 x (B, T, nkv * hs)
+        q = q.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, nkv, hs).transpose(1, 2)  # (B, nkv, T, hs)
+        v = v.view(B, T, nkv, hs).transpose(1, 2)  # (B, nkv, T, hs)
+        if self.q_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         if kv_cache is not None:
-            k, v = kv_cache.update(layer, k, v)  # (B, nh, T_k, hs)
-        Tk, p = k.size(2), (self.dropout_rate if self.training else 0.0)
-        if self.explicit:
-            y, self.weights = explicit_attention(q, k, v, causal_mask(T, Tk, x.device) if mask is None else mask, p)
-        elif mask is None and T > 1 and T != Tk:  # causal, but the queries do not start at position 0
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, Tk, x.device), dropout_p=p)
-        else:  # mask None: causal (T == T_k) or one new token that sees everything
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=mask is None and T > 1)
+            k, v = kv_cache.update(layer, k, v)  # (B, nkv, T_k, hs): the cache holds nkv heads, not nh
+        y = self._attend(q, k, v, mask)  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): heads side by side
         return self.resid_dropout(self.proj(y))
+
+    def _attend(self, q, k, v, mask):
+        "Every query head against its group's key/value head: (B, nh, T, hs)."
+        T, Tk, device = q.size(2), k.size(2), q.device
+        p, gqa = (self.dropout_rate if self.training else 0.0), self.num_kv_heads != self.num_heads
+        if self.explicit:
+            group = self.num_heads // self.num_kv_heads
+            k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (B, nh, T_k, hs)
+            y, self.weights = explicit_attention(q, k, v, causal_mask(T, Tk, device) if mask is None else mask, p)
+            return y
+        if mask is None and T > 1 and T != Tk:  # causal, but the queries do not start at position 0
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, Tk, device), dropout_p=p,
+                                                  enable_gqa=gqa)
+        causal = mask is None and T > 1  # mask None: causal (T == T_k) or one new token that sees everything
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal, enable_gqa=gqa)

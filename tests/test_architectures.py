@@ -1,0 +1,118 @@
+"""Architecture switches (RMSNorm, SwiGLU, grouped-query attention, QK-norm, RoPE base) and the Hugging Face
+Llama, Mistral and Qwen3 formats, both ways: small random models built by transformers, nothing downloaded."""
+import json
+
+import pytest
+import torch
+
+from picaboo.model import SWITCHES, PicabooLM, PicabooLMParams
+
+transformers = pytest.importorskip("transformers")
+transformers.logging.set_verbosity_error()
+
+TINY_HF = dict(vocab_size=97, hidden_size=32, intermediate_size=80, num_hidden_layers=2, num_attention_heads=4,
+               max_position_embeddings=64)
+
+
+def hf_logits(model, ids):
+    with torch.no_grad():
+        return model(ids).logits
+
+
+def build_hf(kind, tmp_path, shards=False, **extra):
+    "A random transformers model of `kind`, saved as safetensors (in shards if asked); returns (model, folder)."
+    torch.manual_seed(0)
+    configs = dict(llama=(transformers.LlamaConfig, transformers.LlamaForCausalLM),
+                   mistral=(transformers.MistralConfig, transformers.MistralForCausalLM),
+                   qwen3=(transformers.Qwen3Config, transformers.Qwen3ForCausalLM))
+    config_cls, model_cls = configs[kind]
+    settings = {**TINY_HF, "num_key_value_heads": 2, **extra}
+    if kind == "mistral":
+        settings.setdefault("sliding_window", None)
+    if kind == "qwen3":
+        settings.setdefault("head_dim", 8)
+    hf = model_cls(config_cls(**settings)).eval()
+    with torch.no_grad():  # norms start at one: make them random too, so a missed norm weight shows
+        for name, w in hf.named_parameters():
+            if name.endswith("norm.weight"):
+                w.uniform_(0.5, 1.5)
+    folder = tmp_path / kind
+    hf.save_pretrained(folder, safe_serialization=True, **({"max_shard_size": "20KB"} if shards else {}))
+    return hf, folder
+
+
+@pytest.mark.parametrize("kind,extra", [("llama", {}), ("llama", {"tie_word_embeddings": True}),
+                                        ("llama", {"attention_bias": True, "mlp_bias": True}),
+                                        ("mistral", {}), ("qwen3", {}), ("qwen3", {"num_key_value_heads": 1})])
+def test_from_pretrained_matches_transformers(tmp_path, kind, extra):
+    hf, folder = build_hf(kind, tmp_path, **extra)
+    ours = PicabooLM.from_pretrained(folder, device="cpu").eval()
+    ids = torch.randint(0, 97, (2, 40))
+    assert (ours(ids) - hf_logits(hf, ids)).abs().max().item() < 1e-4
+    assert ours.params.qk_norm == (kind == "qwen3") and ours.params.kv_heads == hf.config.num_key_value_heads
+
+
+def test_sharded_folder(tmp_path):
+    hf, folder = build_hf("llama", tmp_path, shards=True)
+    assert (folder / "model.safetensors.index.json").is_file() and len(list(folder.glob("*.safetensors"))) > 1
+    ours = PicabooLM.from_pretrained(folder, device="cpu").eval()
+    ids = torch.randint(0, 97, (1, 30))
+    assert (ours(ids) - hf_logits(hf, ids)).abs().max().item() < 1e-4
+
+
+@pytest.mark.parametrize("change,setting", [({"rope_scaling": {"rope_type": "linear", "factor": 2.0}}, "rope_scaling"),
+                                            ({"attention_bias": True}, "attention_bias"),
+                                            ({"hidden_act": "gelu"}, "hidden_act"),
+                                            ({"head_dim": 16}, "head_dim")])
+def test_unsupported_settings_are_refused(tmp_path, change, setting):
+    _, folder = build_hf("llama", tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(change)
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=setting):
+        PicabooLM.from_pretrained(folder, device="cpu")
+
+
+def test_mistral_sliding_window_is_refused(tmp_path):
+    _, folder = build_hf("mistral", tmp_path, sliding_window=16)
+    with pytest.raises(ValueError, match="sliding_window=16"):
+        PicabooLM.from_pretrained(folder, device="cpu")
+
+
+@pytest.mark.parametrize("switches,architecture", [
+    ({}, "GPT2LMHeadModel"),
+    ({**SWITCHES["llama"], "num_kv_heads": 2}, "LlamaForCausalLM"),
+    ({**SWITCHES["llama"], "bias": True, "tie_weights": True}, "LlamaForCausalLM"),
+    ({**SWITCHES["qwen3"], "num_kv_heads": 1}, "Qwen3ForCausalLM")])
+def test_save_pretrained_hf_loads_in_transformers(tmp_path, switches, architecture):
+    torch.manual_seed(0)
+    ours = PicabooLM(PicabooLMParams.preset("tiny", context_length=48, device="cpu", **switches)).eval()
+    with torch.no_grad():  # random norms and biases, so a misplaced one shows
+        for name, w in ours.named_parameters():
+            if w.dim() == 1:
+                w.uniform_(0.5, 1.5)
+    ours.save_pretrained(tmp_path / "hf", format="hf")
+    hf = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "hf").eval()
+    assert type(hf).__name__ == architecture
+    ids = torch.randint(0, 2048, (2, 40))
+    assert (ours(ids) - hf_logits(hf, ids)).abs().max().item() < 1e-4
+    back = PicabooLM.from_pretrained(tmp_path / "hf", device="cpu").eval()  # ... and back again
+    torch.testing.assert_close(back(ids), ours(ids), atol=1e-5, rtol=1e-5)
+
+
+def test_save_pretrained_hf_refuses_what_no_architecture_holds(tmp_path):
+    model = PicabooLM(PicabooLMParams.preset("tiny", norm="rmsnorm", device="cpu"))
+    with pytest.raises(ValueError, match="norm='rmsnorm'"):
+        model.save_pretrained(tmp_path, format="hf")
+
+
+def test_hf_tokenizer_files(tmp_path):
+    from picaboo.tokenizer import load_tokenizer
+    from picaboo.data import shipped_dir
+    tok = load_tokenizer(shipped_dir())
+    model = PicabooLM(PicabooLMParams.preset("tiny", context_length=48, device="cpu"))
+    model.save_pretrained(tmp_path, format="hf", tokenizer=tok)
+    hf_tok = transformers.AutoTokenizer.from_pretrained(tmp_path)
+    text = "The function returns a new list,  with 3 items!\n\n  def f(x):\treturn x ** 2  # ok<|endoftext|>Hi"
+    assert hf_tok(text)["input_ids"] == tok.encode(text, allowed_special="all")
+    assert hf_tok.eos_token_id == tok.eot_id and hf_tok.decode(tok.encode("héllo wörld")) == "héllo wörld"

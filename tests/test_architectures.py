@@ -116,3 +116,68 @@ def test_hf_tokenizer_files(tmp_path):
     text = "The function returns a new list,  with 3 items!\n\n  def f(x):\treturn x ** 2  # ok<|endoftext|>Hi"
     assert hf_tok(text)["input_ids"] == tok.encode(text, allowed_special="all")
     assert hf_tok.eos_token_id == tok.eot_id and hf_tok.decode(tok.encode("héllo wörld")) == "héllo wörld"
+
+
+ARCHITECTURES = [{}, {**SWITCHES["llama"], "num_kv_heads": 2}, {**SWITCHES["qwen3"], "num_kv_heads": 1}]
+
+
+@pytest.fixture(scope="module")
+def chat_tokenizer():
+    from picaboo.chat import add_chat_tokens
+    from picaboo.tokenizer import ENDOFTEXT, Tokenizer
+    tok = Tokenizer(special_tokens=[ENDOFTEXT])
+    tok.train("the cat sat on the mat. the dog sat on the log. " * 20, vocab_size=270)
+    return add_chat_tokens(tok)
+
+
+@pytest.mark.parametrize("switches", ARCHITECTURES)
+def test_padded_batch_generation_cached_equals_uncached(switches):
+    from picaboo.sampling import generate, left_pad
+    torch.manual_seed(0)
+    model = PicabooLM(PicabooLMParams.preset("tiny", context_length=24, device="cpu", **switches)).eval()
+    prompts = [[5, 6, 7, 8, 9], [11, 12]]
+    ids, mask = left_pad(prompts)
+    cached = generate(model, ids, 16, temperature=0, attention_mask=mask)  # the cache holds kv_heads heads
+    plain = generate(model, ids, 16, temperature=0, attention_mask=mask, use_cache=False)
+    assert torch.equal(cached, plain)
+    alone = generate(model, torch.tensor([prompts[1]]), 6, temperature=0)
+    assert torch.equal(cached[1, 3:11], alone[0])  # the padded row writes what it writes alone
+
+
+@pytest.mark.parametrize("switches", ARCHITECTURES)
+def test_checkpoint_sample_cli_and_chat(tmp_path, switches, chat_tokenizer):
+    import argparse
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+    from picaboo.chat import chat
+    from picaboo.checkpoint import save_checkpoint
+    from picaboo.cli import run_command
+    from picaboo.cli_sample import add_cli
+    from picaboo.loading import load_model_and_tokenizer
+    from picaboo.sampling import stream
+    torch.manual_seed(0)
+    params = PicabooLMParams.preset("tiny", context_length=32, vocab_size=chat_tokenizer.vocab_size, device="cpu",
+                                    num_blocks=2, d_model=32, **switches)
+    model = PicabooLM(params).eval()
+    save_checkpoint(tmp_path / "ckpt" / "latest.pt", model, tokenizer=chat_tokenizer)
+    model.save_pretrained(tmp_path / "hf", format="hf", tokenizer=chat_tokenizer)
+    expected = "the" + "".join(stream(model, chat_tokenizer, "the", 8, temperature=0)) + "\n"
+    parser = argparse.ArgumentParser(prog="picaboo")
+    add_cli(parser.add_subparsers(dest="command"))
+    for folder in (tmp_path / "ckpt", tmp_path / "hf"):
+        out, err = io.StringIO(), io.StringIO()
+        args = parser.parse_args(["sample", "--ckpt", str(folder), "--prompt", "the", "--max-new-tokens", "8",
+                                  "--temperature", "0"])
+        with redirect_stdout(out), redirect_stderr(err):
+            status = run_command(args)
+        assert status == 0 and out.getvalue() == expected, err.getvalue()
+        loaded, tok = load_model_and_tokenizer(folder)
+        messages = [{"role": "user", "content": "the cat"}]
+        assert chat(loaded, tok, messages, max_new_tokens=6) == chat(model, chat_tokenizer, messages, max_new_tokens=6)
+
+
+def test_sample_cli_says_when_a_folder_has_no_tokenizer(tmp_path):
+    from picaboo.loading import load_model_and_tokenizer
+    _, folder = build_hf("qwen3", tmp_path)
+    with pytest.raises(FileNotFoundError, match="no tokenizer"):
+        load_model_and_tokenizer(folder)

@@ -151,8 +151,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x:torch.Tensor) -> torch.Tensor:
-        x32 = x.float()
-        scaled = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)  # (..., dim), rms 1
+        scaled = F.rms_norm(x.float(), (x.size(-1),), eps=self.eps)  # x / sqrt(mean(x**2) + eps), in float32
         return self.weight * scaled.to(x.dtype)
 
 class CausalSelfAttention(nn.Module):
@@ -179,25 +178,32 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x:torch.Tensor, # (B, T, C)
                 mask:torch.Tensor|None=None, # boolean (B or 1, 1, T, T_k), True = may attend; None = causal
-                rope:tuple|None=None, # (cos, sin) at the tokens' positions, each broadcastable to (B, 1, T, hs/2)
+                rope:tuple|None=None, # (cos, sin) at the tokens' positions, each broadcastable to (B, T, 1, hs/2)
                 kv_cache:KVCache|None=None, # keys/values of earlier tokens; this call appends to it
                 layer:int=0, # this module's layer index in the cache
                ) -> torch.Tensor:
         B, T, C = x.shape
         nh, nkv, hs = self.num_heads, self.num_kv_heads, C // self.num_heads
-        q, k, v = self.qkv(x).split([C, self.kv_width, self.kv_width], dim=2)  # (B, T, C), 2 x (B, T, nkv * hs)
-        q = q.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
-        k = k.view(B, T, nkv, hs).transpose(1, 2)  # (B, nkv, T, hs)
-        v = v.view(B, T, nkv, hs).transpose(1, 2)  # (B, nkv, T, hs)
+        qk, v = self.qkv(x).split([C + self.kv_width, self.kv_width], dim=2)  # (B, T, C + nkv*hs), (B, T, nkv*hs)
+        qk = qk.view(B, T, nh + nkv, hs)  # (B, T, nh + nkv, hs): the query heads, then the key heads
         if self.q_norm is not None:
-            q, k = self.q_norm(q), self.k_norm(k)
+            qk = self._norm_heads(qk)
         if rope is not None:
-            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+            qk = apply_rope(qk, *rope)  # queries and keys rotated together: half the small operations
+        q, k = qk.split([nh, nkv], dim=2)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)  # (B, nh, T, hs), (B, nkv, T, hs)
+        v = v.view(B, T, nkv, hs).transpose(1, 2)  # (B, nkv, T, hs)
         if kv_cache is not None:
             k, v = kv_cache.update(layer, k, v)  # (B, nkv, T_k, hs): the cache holds nkv heads, not nh
         y = self._attend(q, k, v, mask)  # (B, nh, T, hs)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): heads side by side
         return self.resid_dropout(self.proj(y))
+
+    def _norm_heads(self, qk):
+        "QK-norm: every query head through q_norm, every key head through k_norm, in one RMSNorm call."
+        nh, nkv = self.num_heads, self.num_kv_heads
+        weight = torch.cat([self.q_norm.weight.expand(nh, -1), self.k_norm.weight.expand(nkv, -1)])  # (nh+nkv, hs)
+        return weight * F.rms_norm(qk.float(), (qk.size(-1),), eps=self.q_norm.eps).to(qk.dtype)
 
     def _attend(self, q, k, v, mask):
         "Every query head against its group's key/value head: (B, nh, T, hs)."

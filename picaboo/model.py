@@ -163,7 +163,7 @@ class PicabooLM(nn.Module):
         elif self.params.pos_encoding == "sinusoidal":
             x = x + self.pos_table[pos].to(x.dtype)
         else:
-            rope = (self.rope_cos[pos].unsqueeze(-3), self.rope_sin[pos].unsqueeze(-3))  # (1 or B, 1, T, hs/2)
+            rope = (self.rope_cos[pos].unsqueeze(-2), self.rope_sin[pos].unsqueeze(-2))  # (T or B, T, 1, hs/2)
         x = self.dropout(x)
         for i, block in enumerate(self.blocks):
             x = block(x, mask, rope, kv_cache, i)

@@ -7,13 +7,13 @@ Docs: https://picaboo-book.github.io/picaboo/architectures.html.md"""
 # %% auto #0
 __all__ = ['kv_cache_bytes', 'read_architecture_results']
 
-# %% ../nbs/06x_architectures.ipynb #bbd8f9da
+# %% ../nbs/06x_architectures.ipynb #arch0003
 import re
 from pathlib import Path
 
 from .model_params import PicabooLMParams
 
-# %% ../nbs/06x_architectures.ipynb #a9f08e6f
+# %% ../nbs/06x_architectures.ipynb #arch0031
 def kv_cache_bytes(params:PicabooLMParams, # the model's shape
                    num_tokens:int|None=None, # cached positions; None: the whole context
                    bytes_per_number:int=4, # 4: float32, 2: bfloat16
@@ -22,7 +22,7 @@ def kv_cache_bytes(params:PicabooLMParams, # the model's shape
     num_tokens = params.context_length if num_tokens is None else num_tokens
     return params.num_blocks * 2 * params.kv_heads * params.head_dim * num_tokens * bytes_per_number
 
-# %% ../nbs/06x_architectures.ipynb #da8b91f6
+# %% ../nbs/06x_architectures.ipynb #arch0058
 def read_architecture_results(path:str|Path, # bench/results/architectures.txt
                              ) -> dict[str, dict]:
     "`bench/architectures.py`'s table: variant -> params (M), bpb, seeds, steps, step and generation time ratios."

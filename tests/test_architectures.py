@@ -181,3 +181,25 @@ def test_sample_cli_says_when_a_folder_has_no_tokenizer(tmp_path):
     _, folder = build_hf("qwen3", tmp_path)
     with pytest.raises(FileNotFoundError, match="no tokenizer"):
         load_model_and_tokenizer(folder)
+
+
+def test_ddp_with_llama_switches(tmp_path):
+    "Two gloo ranks train the Qwen3 design (grouped-query, QK-norm, RMSNorm, SwiGLU, RoPE) like one process."
+    test_ddp = pytest.importorskip("test_ddp")
+    from picaboo.checkpoint import load_checkpoint
+    qwen3 = 'num_heads=2, d_model=32, **SWITCHES["qwen3"], num_kv_heads=1)'
+    script = test_ddp.SCRIPT.replace("num_heads=2, d_model=32)", qwen3)
+    script = script.replace("from picaboo.model import PicabooLM, PicabooLMParams",
+                            "from picaboo.model import SWITCHES, PicabooLM, PicabooLMParams")
+    assert script != test_ddp.SCRIPT
+    original = test_ddp.SCRIPT
+    test_ddp.SCRIPT = script
+    try:
+        test_ddp._run([tmp_path / "ddp", 4], tmp_path, nproc=2)
+        test_ddp._run([tmp_path / "single", 4], tmp_path, nproc=1)
+    finally:
+        test_ddp.SCRIPT = original
+    ddp, single = load_checkpoint(tmp_path / "ddp"), load_checkpoint(tmp_path / "single")
+    assert ddp["model_config"]["qk_norm"] and ddp["model_config"]["num_kv_heads"] == 1
+    torch.testing.assert_close(torch.tensor(ddp["history"]["loss"]), torch.tensor(single["history"]["loss"]),
+                               rtol=1e-5, atol=1e-5)

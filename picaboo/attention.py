@@ -163,14 +163,15 @@ class CausalSelfAttention(nn.Module):
                  num_kv_heads:int|None=None, # key/value heads nkv (grouped-query); None: one per query head
                  qk_norm:bool=False, # RMSNorm on every head's queries and keys (Qwen3)
                  norm_eps:float=1e-6, # the RMSNorm's eps, when qk_norm
+                 head_size:int|None=None, # the width of one head; None: d_model // num_heads
                 ):
         super().__init__()
         self.num_heads, self.dropout_rate = num_heads, dropout_rate
         self.num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
-        hs = d_model // num_heads
-        self.kv_width = self.num_kv_heads * hs  # keys (and values) are this wide: d_model / group size
-        self.qkv = nn.Linear(d_model, d_model + 2 * self.kv_width, bias=bias)  # queries, keys, values in one matmul
-        self.proj = nn.Linear(d_model, d_model, bias=bias)  # mixes the heads back together
+        self.head_size = hs = d_model // num_heads if head_size is None else head_size
+        self.q_width, self.kv_width = num_heads * hs, self.num_kv_heads * hs  # queries: usually d_model wide
+        self.qkv = nn.Linear(d_model, self.q_width + 2 * self.kv_width, bias=bias)  # queries, keys, values: one matmul
+        self.proj = nn.Linear(self.q_width, d_model, bias=bias)  # mixes the heads back together
         self.q_norm = RMSNorm(hs, norm_eps) if qk_norm else None
         self.k_norm = RMSNorm(hs, norm_eps) if qk_norm else None
         self.resid_dropout = nn.Dropout(dropout_rate)
@@ -183,8 +184,8 @@ class CausalSelfAttention(nn.Module):
                 layer:int=0, # this module's layer index in the cache
                ) -> torch.Tensor:
         B, T, C = x.shape
-        nh, nkv, hs = self.num_heads, self.num_kv_heads, C // self.num_heads
-        qk, v = self.qkv(x).split([C + self.kv_width, self.kv_width], dim=2)  # (B, T, C + nkv*hs), (B, T, nkv*hs)
+        nh, nkv, hs = self.num_heads, self.num_kv_heads, self.head_size
+        qk, v = self.qkv(x).split([self.q_width + self.kv_width, self.kv_width], dim=2)  # (B, T, (nh+nkv)*hs), ...
         qk = qk.view(B, T, nh + nkv, hs)  # (B, T, nh + nkv, hs): the query heads, then the key heads
         if self.q_norm is not None:
             qk = self._norm_heads(qk)
@@ -196,7 +197,7 @@ class CausalSelfAttention(nn.Module):
         if kv_cache is not None:
             k, v = kv_cache.update(layer, k, v)  # (B, nkv, T_k, hs): the cache holds nkv heads, not nh
         y = self._attend(q, k, v, mask)  # (B, nh, T, hs)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): heads side by side
+        y = y.transpose(1, 2).contiguous().view(B, T, nh * hs)  # (B, T, nh * hs): heads side by side
         return self.resid_dropout(self.proj(y))
 
     def _norm_heads(self, qk):

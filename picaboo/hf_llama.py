@@ -64,8 +64,6 @@ def hf_llama_fields(config:dict, # a Hugging Face Llama, Mistral or Qwen3 config
     d, nh = config["hidden_size"], config["num_attention_heads"]
     if config.get("hidden_act", "silu") != "silu":
         _refuse(path, "hidden_act", config["hidden_act"], "only SwiGLU's 'silu'")
-    if config.get("head_dim") not in (None, d // nh):
-        _refuse(path, "head_dim", config["head_dim"], f"picaboo's heads are hidden_size / heads = {d // nh} wide")
     attention_bias, mlp_bias = config.get("attention_bias", False), config.get("mlp_bias", False)
     if attention_bias != mlp_bias:
         _refuse(path, "attention_bias", attention_bias,
@@ -80,7 +78,8 @@ def hf_llama_fields(config:dict, # a Hugging Face Llama, Mistral or Qwen3 config
                 pos_encoding="rope", tie_weights=config.get("tie_word_embeddings", False), norm="rmsnorm",
                 mlp="swiglu", mlp_hidden=config["intermediate_size"],
                 num_kv_heads=config.get("num_key_value_heads") or nh, qk_norm=config["model_type"] == "qwen3",
-                rope_base=_rope_base(config, path), norm_eps=config.get("rms_norm_eps", 1e-6))
+                rope_base=_rope_base(config, path), norm_eps=config.get("rms_norm_eps", 1e-6),
+                head_size=None if config.get("head_dim") in (None, d // nh) else config["head_dim"])
 
 def hf_weight_files(folder:Path) -> list[Path]:
     "The weights files of a Hugging Face folder: the shards its index names, or model.safetensors, or the .bin."
@@ -120,8 +119,8 @@ def picaboo_to_hf_llama(state:dict, # PicabooLM tensors by name (tied head left 
                        ) -> dict:
     "The inverse of `hf_llama_state_dict`: Hugging Face names, q/k/v and gate/up split apart."
     out = {hf: state[ours] for hf, ours in HF_OUTER_NAMES if ours in state}
-    kv_width = params.kv_heads * params.head_dim
-    sizes = {"attn.qkv": [params.d_model, kv_width, kv_width], "mlp.fc": [params.hidden_width] * 2}
+    q_width, kv_width = params.num_heads * params.head_dim, params.kv_heads * params.head_dim
+    sizes = {"attn.qkv": [q_width, kv_width, kv_width], "mlp.fc": [params.hidden_width] * 2}
     for i in range(params.num_blocks):
         hf, ours = f"model.layers.{i}.", f"blocks.{i}."
         out.update({hf + h: state[ours + o] for h, o in HF_LAYER_NAMES if ours + o in state})
@@ -139,7 +138,7 @@ HF_FAMILIES = {  # Hugging Face architecture -> the switches it needs
 
 def hf_family(params) -> str:
     "The Hugging Face architecture that holds a model with these params exactly, or a ValueError saying what differs."
-    gpt2_extra = dict(num_kv_heads=params.num_heads, mlp_hidden=4 * params.d_model, norm_eps=1e-5)
+    gpt2_extra = dict(num_kv_heads=params.num_heads, mlp_hidden=4 * params.d_model, norm_eps=1e-5, head_size=None)
     have = {**params.to_dict(), "num_kv_heads": params.kv_heads, "mlp_hidden": params.hidden_width}
     misses = {}
     for family, needs in HF_FAMILIES.items():

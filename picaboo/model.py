@@ -69,7 +69,7 @@ class Block(nn.Module):
         super().__init__()
         self.ln1 = make_norm(p)
         self.attn = CausalSelfAttention(p.d_model, p.num_heads, p.dropout_rate, p.bias, p.kv_heads, p.qk_norm,
-                                        p.norm_eps)
+                                        p.norm_eps, p.head_dim)
         self.ln2 = make_norm(p)
         feed_forward = SwiGLU if p.mlp == "swiglu" else MLP
         self.mlp = feed_forward(p.d_model, p.dropout_rate, p.bias, p.hidden_width)

@@ -33,6 +33,7 @@ class PicabooLMParams:
     qk_norm:bool = False  # RMSNorm on every head's queries and keys before RoPE (Qwen3)
     rope_base:float = 10000.0  # RoPE's frequency base (Llama 3: 500000, Qwen3: 1000000)
     norm_eps:float = 1e-5  # the eps of every norm (GPT-2: 1e-5, Llama 3 and Qwen3: 1e-6)
+    head_size:int|None = None  # the width of one head; None: d_model // num_heads (Qwen3-0.6B: 128, not 1024 // 16)
 
     def __post_init__(self):
         self._validate()
@@ -57,17 +58,18 @@ class PicabooLMParams:
         _check_choice("pos_encoding", self.pos_encoding, POS_ENCODINGS)
         _check_choice("norm", self.norm, NORMS)
         _check_choice("mlp", self.mlp, MLPS)
-        for name in ("mlp_hidden", "num_kv_heads"):
+        for name in ("mlp_hidden", "num_kv_heads", "head_size"):
             if getattr(self, name) is not None:
                 _check_positive(name, getattr(self, name))
-        _check_divides("num_heads", self.num_heads, "d_model", self.d_model)
+        if self.head_size is None:
+            _check_divides("num_heads", self.num_heads, "d_model", self.d_model)
         _check_divides("num_kv_heads", self.kv_heads, "num_heads", self.num_heads)
         if not 0.0 <= self.dropout_rate < 1.0:
             raise ValueError(f"dropout_rate must be in [0, 1), got {self.dropout_rate!r}")
         if not self.rope_base > 1.0 or not self.norm_eps > 0.0:
             raise ValueError(f"rope_base must be > 1 and norm_eps > 0, got {self.rope_base!r} and {self.norm_eps!r}")
         if self.pos_encoding == "rope" and self.head_dim % 2:
-            raise ValueError(f"rope needs an even head size, got d_model/num_heads = {self.head_dim}")
+            raise ValueError(f"rope needs an even head size, got {self.head_dim}")
         if self.pos_encoding == "sinusoidal" and self.d_model % 2:
             raise ValueError(f"sinusoidal positions need an even d_model, got {self.d_model}")
         if self.device is not None:
@@ -75,7 +77,8 @@ class PicabooLMParams:
 
     @property
     def head_dim(self) -> int:
-        return self.d_model // self.num_heads
+        "The width of one head: `head_size`, or d_model // num_heads."
+        return self.d_model // self.num_heads if self.head_size is None else self.head_size
 
     @property
     def kv_heads(self) -> int:

@@ -43,7 +43,8 @@ def build_hf(kind, tmp_path, shards=False, **extra):
 
 @pytest.mark.parametrize("kind,extra", [("llama", {}), ("llama", {"tie_word_embeddings": True}),
                                         ("llama", {"attention_bias": True, "mlp_bias": True}),
-                                        ("mistral", {}), ("qwen3", {}), ("qwen3", {"num_key_value_heads": 1})])
+                                        ("mistral", {}), ("qwen3", {}), ("qwen3", {"num_key_value_heads": 1}),
+                                        ("qwen3", {"head_dim": 16})])  # heads wider than hidden / heads: Qwen3-0.6B
 def test_from_pretrained_matches_transformers(tmp_path, kind, extra):
     hf, folder = build_hf(kind, tmp_path, **extra)
     ours = PicabooLM.from_pretrained(folder, device="cpu").eval()
@@ -62,8 +63,7 @@ def test_sharded_folder(tmp_path):
 
 @pytest.mark.parametrize("change,setting", [({"rope_scaling": {"rope_type": "linear", "factor": 2.0}}, "rope_scaling"),
                                             ({"attention_bias": True}, "attention_bias"),
-                                            ({"hidden_act": "gelu"}, "hidden_act"),
-                                            ({"head_dim": 16}, "head_dim")])
+                                            ({"hidden_act": "gelu"}, "hidden_act")])
 def test_unsupported_settings_are_refused(tmp_path, change, setting):
     _, folder = build_hf("llama", tmp_path)
     config = json.loads((folder / "config.json").read_text())
@@ -83,7 +83,8 @@ def test_mistral_sliding_window_is_refused(tmp_path):
     ({}, "GPT2LMHeadModel"),
     ({**SWITCHES["llama"], "num_kv_heads": 2}, "LlamaForCausalLM"),
     ({**SWITCHES["llama"], "bias": True, "tie_weights": True}, "LlamaForCausalLM"),
-    ({**SWITCHES["qwen3"], "num_kv_heads": 1}, "Qwen3ForCausalLM")])
+    ({**SWITCHES["qwen3"], "num_kv_heads": 1}, "Qwen3ForCausalLM"),
+    ({**SWITCHES["qwen3"], "num_kv_heads": 2, "head_size": 64}, "Qwen3ForCausalLM")])
 def test_save_pretrained_hf_loads_in_transformers(tmp_path, switches, architecture):
     torch.manual_seed(0)
     ours = PicabooLM(PicabooLMParams.preset("tiny", context_length=48, device="cpu", **switches)).eval()
@@ -118,7 +119,8 @@ def test_hf_tokenizer_files(tmp_path):
     assert hf_tok.eos_token_id == tok.eot_id and hf_tok.decode(tok.encode("héllo wörld")) == "héllo wörld"
 
 
-ARCHITECTURES = [{}, {**SWITCHES["llama"], "num_kv_heads": 2}, {**SWITCHES["qwen3"], "num_kv_heads": 1}]
+ARCHITECTURES = [{}, {**SWITCHES["llama"], "num_kv_heads": 2}, {**SWITCHES["qwen3"], "num_kv_heads": 1},
+                 {**SWITCHES["qwen3"], "num_kv_heads": 2, "head_size": 48}]
 
 
 @pytest.fixture(scope="module")

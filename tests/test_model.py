@@ -214,7 +214,8 @@ def test_presets_and_switches():
     assert PicabooLMParams.from_dict(old) == PicabooLMParams.preset("tiny")  # a config.json from before the switches
 
 
-@pytest.mark.parametrize("switches", [dict(norm="rmsnorm", mlp="swiglu", num_kv_heads=2, qk_norm=True),
+@pytest.mark.parametrize("switches", [dict(norm="rmsnorm", mlp="swiglu", num_kv_heads=2, qk_norm=True,
+                                           head_size=48),
                                       dict(pos_encoding="rope", rope_base=1e6, tie_weights=False, bias=False)])
 def test_save_and_load_with_switches(tmp_path, switches):
     m = tiny(**switches)

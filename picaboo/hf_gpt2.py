@@ -35,11 +35,10 @@ def hf_gpt2_fields(config:dict, # a Hugging Face GPT-2 config.json, as a dict
         raise ValueError(f"n_inner={config['n_inner']} is not supported (only 4 * n_embd)")
     if config.get("scale_attn_by_inverse_layer_idx"):
         raise ValueError("scale_attn_by_inverse_layer_idx=True is not supported")
-    if abs(config.get("layer_norm_epsilon", 1e-5) - 1e-5) > 1e-12:
-        raise ValueError("only layer_norm_epsilon=1e-5 is supported")
     return dict(context_length=config.get("n_positions", config.get("n_ctx", 1024)), vocab_size=config["vocab_size"],
                 num_blocks=config["n_layer"], num_heads=config["n_head"], d_model=d,
-                dropout_rate=config.get("resid_pdrop", 0.1), bias=True, pos_encoding="learned", tie_weights=True)
+                dropout_rate=config.get("resid_pdrop", 0.1), bias=True, pos_encoding="learned", tie_weights=True,
+                norm_eps=config.get("layer_norm_epsilon", 1e-5))
 
 def hf_gpt2_weights(folder:Path, # a Hugging Face GPT-2 folder
                         ) -> Path:
@@ -81,7 +80,8 @@ def hf_gpt2_config(params, # the PicabooLMParams of a GPT-2-style model
     "A Hugging Face GPT2Config dict for a GPT-2-style model (the inverse of `hf_gpt2_fields`)."
     return dict(model_type="gpt2", architectures=["GPT2LMHeadModel"], vocab_size=params.vocab_size,
                 n_positions=params.context_length, n_embd=params.d_model, n_layer=params.num_blocks,
-                n_head=params.num_heads, n_inner=None, activation_function="gelu_new", layer_norm_epsilon=1e-5,
+                n_head=params.num_heads, n_inner=None, activation_function="gelu_new",
+                layer_norm_epsilon=params.norm_eps,
                 resid_pdrop=params.dropout_rate, embd_pdrop=params.dropout_rate, attn_pdrop=params.dropout_rate,
                 tie_word_embeddings=True, torch_dtype="float32")
 

@@ -138,7 +138,7 @@ HF_FAMILIES = {  # Hugging Face architecture -> the switches it needs
 
 def hf_family(params) -> str:
     "The Hugging Face architecture that holds a model with these params exactly, or a ValueError saying what differs."
-    gpt2_extra = dict(num_kv_heads=params.num_heads, mlp_hidden=4 * params.d_model, norm_eps=1e-5, head_size=None)
+    gpt2_extra = dict(num_kv_heads=params.num_heads, mlp_hidden=4 * params.d_model, head_size=None)
     have = {**params.to_dict(), "num_kv_heads": params.kv_heads, "mlp_hidden": params.hidden_width}
     misses = {}
     for family, needs in HF_FAMILIES.items():

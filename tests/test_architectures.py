@@ -205,3 +205,17 @@ def test_ddp_with_llama_switches(tmp_path):
     assert ddp["model_config"]["qk_norm"] and ddp["model_config"]["num_kv_heads"] == 1
     torch.testing.assert_close(torch.tensor(ddp["history"]["loss"]), torch.tensor(single["history"]["loss"]),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_gpt2_with_another_layer_norm_eps_both_ways(tmp_path):
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(n_positions=32, n_embd=32, n_layer=2, n_head=4, vocab_size=97,
+                                     layer_norm_epsilon=1e-2)  # a large eps, so a wrong one shows
+    hf = transformers.GPT2LMHeadModel(config).eval()
+    hf.save_pretrained(tmp_path / "hf")
+    ours = PicabooLM.from_pretrained(tmp_path / "hf", device="cpu").eval()
+    ids = torch.randint(0, 97, (2, 20))
+    assert ours.params.norm_eps == 1e-2 and (ours(ids) - hf_logits(hf, ids)).abs().max().item() < 1e-4
+    ours.save_pretrained(tmp_path / "back", format="hf")
+    again = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "back").eval()
+    assert (ours(ids) - hf_logits(again, ids)).abs().max().item() < 1e-4

@@ -5,8 +5,9 @@ Every run: the `tiny` preset plus the switches, AdamW (lr 2e-3, 20 warm-up steps
 the budget allows, measured on the first steps), batches of 16 x 128 tokens, one torch thread, float32, no dropout.
 Budget and step times are this process's CPU time (robust when other programs share the machine). Reported:
 validation bits per byte (mean over seeds, and each seed), parameters, and two speed ratios against GPT-2,
-both median CPU times: a training step (forward + backward + AdamW), and a cached generation of 64 tokens
-after a 64-token prompt.
+measured after the training runs on fresh models, all variants in turn in interleaved rounds (the best round of
+each counts, so that load from other programs does not favour one variant): a training step (forward + backward +
+AdamW) and a cached greedy generation of 64 tokens after a 64-token prompt.
 
     python bench/architectures.py                          # what bench/results/architectures.txt holds
     python bench/architectures.py --budget 20 --seeds 0    # a quick look
@@ -16,6 +17,7 @@ import math
 import os
 import platform
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -91,7 +93,7 @@ def bits_per_byte(model, val, tok, T, windows=48):
 
 
 def train_for(switches, seed, budget, train, val, tok):
-    "Train the tiny preset + `switches` for `budget` CPU-seconds; (bits per byte, median step CPU-seconds)."
+    "Train the tiny preset + `switches` for `budget` CPU-seconds; (bits per byte, median step time, steps, model)."
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     p = PicabooLMParams.preset("tiny", device="cpu", **switches)
@@ -115,17 +117,27 @@ def train_for(switches, seed, budget, train, val, tok):
     return bits_per_byte(model, val, tok, p.context_length), statistics.median(step_times[2:]), step, model
 
 
-@torch.no_grad()
-def generation_time(model, rounds=5):
-    "Median CPU-seconds of a cached greedy generation of 64 tokens after a 64-token prompt."
-    model.eval()
-    prompt = torch.randint(0, model.params.vocab_size, (1, 64))
-    times = []
+def speed_ratios(variants, rounds=7):
+    "Best-of-rounds CPU time of a training step and of a cached generation, per variant, relative to the first."
+    torch.manual_seed(0)
+    models = {name: PicabooLM(PicabooLMParams.preset("tiny", device="cpu", **VARIANTS[name])) for name in variants}
+    opts = {name: torch.optim.AdamW(m.parameters(), lr=LR) for name, m in models.items()}
+    x = torch.randint(0, 2048, (BATCH, 129))
+    prompt = torch.randint(0, 2048, (1, 64))
+    step_s, gen_s = {name: math.inf for name in models}, {name: math.inf for name in models}
     for _ in range(rounds):
-        t0 = time.process_time()
-        generate(model, prompt, 64, temperature=0)
-        times.append(time.process_time() - t0)
-    return statistics.median(times)
+        for name, model in models.items():
+            model.train()
+            t0 = time.process_time()
+            train_step(model, opts[name], x[:, :-1], x[:, 1:])
+            step_s[name] = min(step_s[name], time.process_time() - t0)
+            with torch.no_grad():
+                model.eval()
+                t0 = time.process_time()
+                generate(model, prompt, 64, temperature=0)
+                gen_s[name] = min(gen_s[name], time.process_time() - t0)
+    first = variants[0]
+    return {name: (step_s[name] / step_s[first], gen_s[name] / gen_s[first]) for name in models}
 
 
 def main(argv=None):
@@ -141,18 +153,19 @@ def main(argv=None):
           f"{len(train):,} train / {len(val):,} validation tokens, load average at start {os.getloadavg()[0]:.1f}")
     print(f"{'variant':18} {'params':>8} {'val bpb':>8} {'per seed':>14} {'steps':>6} "
           f"{'step time':>10} {'generation':>11}")
-    base = None
+    trained = {}
     for name in args.variants:
-        runs = [train_for(VARIANTS[name], seed, args.budget, train, val, tok) for seed in args.seeds]
+        trained[name] = [train_for(VARIANTS[name], seed, args.budget, train, val, tok) for seed in args.seeds]
+        print(f"trained {name}", file=sys.stderr, flush=True)
+    ratios = speed_ratios(args.variants)
+    for name, runs in trained.items():
         bpb = statistics.mean(r[0] for r in runs)
-        step_s = statistics.median(r[1] for r in runs)
-        gen_s = generation_time(runs[0][3])
-        base = base or (step_s, gen_s)
         per_seed = " ".join(f"{r[0]:.3f}" for r in runs)
         params = runs[0][3].num_params(non_embedding=False)
         steps = statistics.mean(r[2] for r in runs)
+        step_ratio, gen_ratio = ratios[name]
         print(f"{name:18} {params / 1e6:7.2f}M {bpb:8.3f} {per_seed:>14} {steps:6.0f} "
-              f"{step_s / base[0]:9.2f}x {gen_s / base[1]:10.2f}x", flush=True)
+              f"{step_ratio:9.2f}x {gen_ratio:10.2f}x", flush=True)
 
 
 if __name__ == "__main__":

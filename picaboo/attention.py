@@ -6,7 +6,7 @@ Docs: https://picaboo-book.github.io/picaboo/attention.html.md"""
 
 # %% auto #0
 __all__ = ['causal_mask', 'attention_weights', 'explicit_attention', 'padded_causal_mask', 'sinusoidal_positions',
-           'rope_tables', 'apply_rope', 'KVCache', 'CausalSelfAttention']
+           'rope_tables', 'apply_rope', 'KVCache', 'RMSNorm', 'CausalSelfAttention']
 
 # %% ../nbs/05_attention.ipynb #1b74550a
 import math
@@ -141,41 +141,82 @@ class KVCache:
         return f"KVCache(layers={len(self.keys)}, length={self.length}, max_length={self.max_length})"
 
 # %% ../nbs/05_attention.ipynb #d38b91f7
+class RMSNorm(nn.Module):
+    "Root-mean-square norm (Llama, Qwen): x / rms(x) * weight; no mean taken out, no bias. Computed in float32."
+    def __init__(self, dim:int, # the width of the vectors it normalizes
+                 eps:float=1e-6, # added to the mean square, so a zero vector stays finite
+                ):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x:torch.Tensor) -> torch.Tensor:
+        scaled = F.rms_norm(x.float(), (x.size(-1),), eps=self.eps)  # x / sqrt(mean(x**2) + eps), in float32
+        return self.weight * scaled.to(x.dtype)
+
 class CausalSelfAttention(nn.Module):
     "Multi-head causal self-attention with a fused (SDPA) path and an explicit path that keeps the weights."
     def __init__(self, d_model:int, # embedding width C
-                 num_heads:int, # heads nh (d_model % num_heads == 0)
+                 num_heads:int, # query heads nh (d_model % num_heads == 0)
                  dropout_rate:float=0.0, # dropout on the attention weights and on the output
                  bias:bool=True, # biases in the projections
+                 num_kv_heads:int|None=None, # key/value heads nkv (grouped-query); None: one per query head
+                 qk_norm:bool=False, # RMSNorm on every head's queries and keys (Qwen3)
+                 norm_eps:float=1e-6, # the RMSNorm's eps, when qk_norm
+                 head_size:int|None=None, # the width of one head; None: d_model // num_heads
                 ):
         super().__init__()
         self.num_heads, self.dropout_rate = num_heads, dropout_rate
-        self.qkv = nn.Linear(d_model, 3 * d_model, bias=bias)  # queries, keys and values in one matmul
-        self.proj = nn.Linear(d_model, d_model, bias=bias)  # mixes the heads back together
+        self.num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
+        self.head_size = hs = d_model // num_heads if head_size is None else head_size
+        self.q_width, self.kv_width = num_heads * hs, self.num_kv_heads * hs  # queries: usually d_model wide
+        self.qkv = nn.Linear(d_model, self.q_width + 2 * self.kv_width, bias=bias)  # queries, keys, values: one matmul
+        self.proj = nn.Linear(self.q_width, d_model, bias=bias)  # mixes the heads back together
+        self.q_norm = RMSNorm(hs, norm_eps) if qk_norm else None
+        self.k_norm = RMSNorm(hs, norm_eps) if qk_norm else None
         self.resid_dropout = nn.Dropout(dropout_rate)
         self.explicit, self.weights = False, None  # explicit=True: compute by hand, keep weights (B, nh, T, T_k)
 
     def forward(self, x:torch.Tensor, # (B, T, C)
                 mask:torch.Tensor|None=None, # boolean (B or 1, 1, T, T_k), True = may attend; None = causal
-                rope:tuple|None=None, # (cos, sin) at the tokens' positions, each broadcastable to (B, 1, T, hs/2)
+                rope:tuple|None=None, # (cos, sin) at the tokens' positions, each broadcastable to (B, T, 1, hs/2)
                 kv_cache:KVCache|None=None, # keys/values of earlier tokens; this call appends to it
                 layer:int=0, # this module's layer index in the cache
                ) -> torch.Tensor:
         B, T, C = x.shape
-        q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
-        q = q.view(B, T, self.num_heads, C // self.num_heads).transpose(1, 2)  # (B, nh, T, hs)
-        k = k.view(B, T, self.num_heads, C // self.num_heads).transpose(1, 2)  # (B, nh, T, hs)
-        v = v.view(B, T, self.num_heads, C // self.num_heads).transpose(1, 2)  # (B, nh, T, hs)
+        nh, nkv, hs = self.num_heads, self.num_kv_heads, self.head_size
+        qk, v = self.qkv(x).split([self.q_width + self.kv_width, self.kv_width], dim=2)  # (B, T, (nh+nkv)*hs), ...
+        qk = qk.view(B, T, nh + nkv, hs)  # (B, T, nh + nkv, hs): the query heads, then the key heads
+        if self.q_norm is not None:
+            qk = self._norm_heads(qk)
         if rope is not None:
-            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+            qk = apply_rope(qk, *rope)  # queries and keys rotated together: half the small operations
+        q, k = qk.split([nh, nkv], dim=2)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)  # (B, nh, T, hs), (B, nkv, T, hs)
+        v = v.view(B, T, nkv, hs).transpose(1, 2)  # (B, nkv, T, hs)
         if kv_cache is not None:
-            k, v = kv_cache.update(layer, k, v)  # (B, nh, T_k, hs)
-        Tk, p = k.size(2), (self.dropout_rate if self.training else 0.0)
-        if self.explicit:
-            y, self.weights = explicit_attention(q, k, v, causal_mask(T, Tk, x.device) if mask is None else mask, p)
-        elif mask is None and T > 1 and T != Tk:  # causal, but the queries do not start at position 0
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, Tk, x.device), dropout_p=p)
-        else:  # mask None: causal (T == T_k) or one new token that sees everything
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=mask is None and T > 1)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): heads side by side
+            k, v = kv_cache.update(layer, k, v)  # (B, nkv, T_k, hs): the cache holds nkv heads, not nh
+        y = self._attend(q, k, v, mask)  # (B, nh, T, hs)
+        y = y.transpose(1, 2).contiguous().view(B, T, nh * hs)  # (B, T, nh * hs): heads side by side
         return self.resid_dropout(self.proj(y))
+
+    def _norm_heads(self, qk):
+        "QK-norm: every query head through q_norm, every key head through k_norm, in one RMSNorm call."
+        nh, nkv = self.num_heads, self.num_kv_heads
+        weight = torch.cat([self.q_norm.weight.expand(nh, -1), self.k_norm.weight.expand(nkv, -1)])  # (nh+nkv, hs)
+        return weight * F.rms_norm(qk.float(), (qk.size(-1),), eps=self.q_norm.eps).to(qk.dtype)
+
+    def _attend(self, q, k, v, mask):
+        "Every query head against its group's key/value head: (B, nh, T, hs)."
+        T, Tk, device = q.size(2), k.size(2), q.device
+        p, gqa = (self.dropout_rate if self.training else 0.0), self.num_kv_heads != self.num_heads
+        if self.explicit:
+            group = self.num_heads // self.num_kv_heads
+            k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)  # (B, nh, T_k, hs)
+            y, self.weights = explicit_attention(q, k, v, causal_mask(T, Tk, device) if mask is None else mask, p)
+            return y
+        if mask is None and T > 1 and T != Tk:  # causal, but the queries do not start at position 0
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=causal_mask(T, Tk, device), dropout_p=p,
+                                                  enable_gqa=gqa)
+        causal = mask is None and T > 1  # mask None: causal (T == T_k) or one new token that sees everything
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=causal, enable_gqa=gqa)

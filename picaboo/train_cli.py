@@ -36,7 +36,7 @@ from .training_params import check_params
 OBJECT_FIELDS = ("model", "optimizer", "loss_fn", "train_dataloader", "val_dataloader", "tokenizer", "live_plot",
                  "data_info")
 MODEL_FIELDS = ("context_length", "num_blocks", "num_heads", "d_model", "dropout_rate", "bias", "pos_encoding",
-                "tie_weights")
+                "tie_weights", "norm", "mlp", "mlp_hidden", "num_kv_heads", "qk_norm", "rope_base", "norm_eps")
 DATA_DEFAULTS = dict(data=None, tokenizer="models", val_fraction=0.1, data_seed=0, out="runs/picaboo", preset="tiny")
 CLI_DEFAULTS = dict(batch_size=16)  # TrainerParams leaves batch_size to the loader; the command builds the sampler
 

@@ -180,3 +180,47 @@ def test_non_strict_load_keeps_what_matches(tmp_path):
     loose = PicabooLM.from_pretrained(tmp_path, device="cpu", strict=False)
     torch.testing.assert_close(loose.blocks[3].mlp.fc.weight, m.blocks[3].mlp.fc.weight)
     assert loose.params.num_blocks == 5
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(num_heads=3), r"valid num_heads for d_model=128: \[1, 2, 4, 8, 16, 32, 64, 128\]"),
+    (dict(num_kv_heads=3), r"valid num_kv_heads for num_heads=4: \[1, 2, 4\]"),
+    (dict(norm="batchnorm"), r"norm must be one of \('layernorm', 'rmsnorm'\)"),
+    (dict(mlp="relu"), r"mlp must be one of \('gelu', 'swiglu'\)"),
+    (dict(pos_encoding="alibi"), r"pos_encoding must be one of \('learned', 'sinusoidal', 'rope'\)"),
+    (dict(mlp_hidden=0), "mlp_hidden must be a positive integer")])
+def test_switches_are_checked_when_built_and_when_changed(change, message):
+    with pytest.raises(ValueError, match=message):
+        PicabooLMParams.preset("tiny", **change)
+    p = PicabooLMParams.preset("tiny")
+    (field, value), = change.items()
+    with pytest.raises(ValueError, match=message):
+        setattr(p, field, value)
+    assert p == PicabooLMParams.preset("tiny")  # the bad value was undone
+
+
+def test_presets_and_switches():
+    from picaboo.model import PRESETS, SWITCHES
+    assert set(PRESETS) >= {"tiny", "gpt2", "llama", "qwen3"}
+    llama = PicabooLMParams.preset("tiny", **SWITCHES["llama"])
+    assert (llama.d_model, llama.norm, llama.mlp, llama.pos_encoding, llama.tie_weights) == (128, "rmsnorm", "swiglu",
+                                                                                            "rope", False)
+    assert llama.hidden_width == 352 and PicabooLMParams.preset("tiny").hidden_width == 512  # 8/3 * 128 -> 32k
+    assert PicabooLMParams.preset("gpt2").hidden_width == 3072 and PicabooLMParams.preset("llama").hidden_width == 2048
+    assert PicabooLMParams.preset("qwen3").kv_heads == 4 and PicabooLMParams.preset("gpt2").kv_heads == 12
+    old = {k: v for k, v in PicabooLMParams.preset("tiny").to_dict().items() if k not in SWITCHES["qwen3"]}
+    old.pop("mlp_hidden")
+    old.pop("num_kv_heads")
+    assert PicabooLMParams.from_dict(old) == PicabooLMParams.preset("tiny")  # a config.json from before the switches
+
+
+@pytest.mark.parametrize("switches", [dict(norm="rmsnorm", mlp="swiglu", num_kv_heads=2, qk_norm=True,
+                                           head_size=48),
+                                      dict(pos_encoding="rope", rope_base=1e6, tie_weights=False, bias=False)])
+def test_save_and_load_with_switches(tmp_path, switches):
+    m = tiny(**switches)
+    m.save_pretrained(tmp_path)
+    loaded = PicabooLM.from_pretrained(tmp_path, device="cpu")
+    x = torch.randint(0, m.params.vocab_size, (2, 10))
+    assert loaded.params == m.params
+    torch.testing.assert_close(loaded(x), m(x))

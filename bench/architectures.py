@@ -1,0 +1,172 @@
+"""Which of today's architecture switches help a tiny model? Each switch alone, and the Llama and Qwen3 designs,
+trained on the embedded corpus for the same CPU-time budget as the GPT-2 design, side by side.
+
+Every run: the `tiny` preset plus the switches, AdamW (lr 2e-3, 20 warm-up steps, cosine to 10% over the steps
+the budget allows, measured on the first steps), batches of 16 x 128 tokens, one torch thread, float32, no dropout.
+Budget and step times are this process's CPU time (robust when other programs share the machine). Reported:
+validation bits per byte (mean over seeds, and each seed), parameters, and two speed ratios against GPT-2,
+measured after the training runs on fresh models, all variants in turn in interleaved rounds (the best round of
+each counts, so that load from other programs does not favour one variant): a training step (forward + backward +
+AdamW) and a cached greedy generation of 64 tokens after a 64-token prompt.
+
+    python bench/architectures.py                          # what bench/results/architectures.txt holds
+    python bench/architectures.py --budget 20 --seeds 0    # a quick look
+"""
+import argparse
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+from picaboo.batches import split_corpus
+from picaboo.data import default_documents, shipped_dir
+from picaboo.model import SWITCHES, PicabooLM, PicabooLMParams
+from picaboo.sampling import generate
+from picaboo.tokenizer import load_tokenizer
+
+VARIANTS = {  # name -> switches on top of the tiny preset (GPT-2's design)
+    "gpt2": {},
+    "rmsnorm": dict(norm="rmsnorm"),
+    "swiglu": dict(mlp="swiglu"),
+    "rope": dict(pos_encoding="rope"),
+    "gqa (2 kv heads)": dict(num_kv_heads=2),
+    "qk_norm": dict(qk_norm=True),
+    "untied head": dict(tie_weights=False),
+    "no bias": dict(bias=False),
+    "llama": dict(SWITCHES["llama"], num_kv_heads=2),
+    "qwen3": dict(SWITCHES["qwen3"], num_kv_heads=2),
+}
+BATCH, LR, WARMUP = 16, 2e-3, 20
+
+
+def encode_corpus():
+    "Train and validation token ids (uint16 arrays) and the validation text's UTF-8 size."
+    tok = load_tokenizer(shipped_dir())
+    train_docs, val_docs, _ = split_corpus(default_documents(), val_fraction=0.1, seed=0)
+    fast = tok.to_tiktoken() if _has_tiktoken() else tok
+    eot = [tok.eot_id]
+    train = [i for d in train_docs for i in fast.encode_ordinary(d.text) + eot]
+    val = [i for d in val_docs for i in fast.encode_ordinary(d.text) + eot]
+    return np.array(train, dtype=np.uint16), np.array(val, dtype=np.uint16), tok
+
+
+def _has_tiktoken():
+    try:
+        import tiktoken  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def batch(data, rng, size, T):
+    starts = rng.integers(0, len(data) - T - 1, size)
+    rows = torch.from_numpy(np.stack([data[s:s + T + 1] for s in starts]).astype(np.int64))  # (B, T + 1)
+    return rows[:, :-1], rows[:, 1:]
+
+
+def train_step(model, opt, x, y):
+    _, loss = model(x, y)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    return loss.item()
+
+
+@torch.no_grad()
+def bits_per_byte(model, val, tok, T, windows=48):
+    "Bits per byte on the first `windows` non-overlapping validation windows."
+    model.eval()
+    nats, n_bytes = 0.0, 0
+    for w in range(windows):
+        rows = torch.from_numpy(val[w * T:(w + 1) * T + 1].astype(np.int64))[None]  # (1, T + 1)
+        _, loss = model(rows[:, :-1], rows[:, 1:])
+        nats += loss.item() * T
+        n_bytes += len(tok.decode_bytes(rows[0, 1:].tolist()))
+    model.train()
+    return nats / n_bytes / math.log(2)
+
+
+def train_for(switches, seed, budget, train, val, tok):
+    "Train the tiny preset + `switches` for `budget` CPU-seconds; (bits per byte, median step time, steps, model)."
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    p = PicabooLMParams.preset("tiny", device="cpu", **switches)
+    model = PicabooLM(p).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.1, betas=(0.9, 0.95))
+    step_times, start, total_steps = [], time.process_time(), None
+    step = 0
+    while time.process_time() - start < budget:
+        if step == WARMUP + 5:  # the budget's step count, from the steps so far
+            total_steps = int(budget / statistics.median(step_times[2:]))
+        lr = LR * min(1.0, (step + 1) / WARMUP)
+        if total_steps:
+            progress = min(1.0, step / max(total_steps, 1))
+            lr = LR * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        t0 = time.process_time()
+        train_step(model, opt, *batch(train, rng, BATCH, p.context_length))
+        step_times.append(time.process_time() - t0)
+        step += 1
+    return bits_per_byte(model, val, tok, p.context_length), statistics.median(step_times[2:]), step, model
+
+
+def speed_ratios(variants, rounds=7):
+    "Best-of-rounds CPU time of a training step and of a cached generation, per variant, relative to the first."
+    torch.manual_seed(0)
+    models = {name: PicabooLM(PicabooLMParams.preset("tiny", device="cpu", **VARIANTS[name])) for name in variants}
+    opts = {name: torch.optim.AdamW(m.parameters(), lr=LR) for name, m in models.items()}
+    x = torch.randint(0, 2048, (BATCH, 129))
+    prompt = torch.randint(0, 2048, (1, 64))
+    step_s, gen_s = {name: math.inf for name in models}, {name: math.inf for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            model.train()
+            t0 = time.process_time()
+            train_step(model, opts[name], x[:, :-1], x[:, 1:])
+            step_s[name] = min(step_s[name], time.process_time() - t0)
+            with torch.no_grad():
+                model.eval()
+                t0 = time.process_time()
+                generate(model, prompt, 64, temperature=0)
+                gen_s[name] = min(gen_s[name], time.process_time() - t0)
+    first = variants[0]
+    return {name: (step_s[name] / step_s[first], gen_s[name] / gen_s[first]) for name in models}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--budget", type=float, default=45.0, help="CPU-seconds of training per run")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    train, val, tok = encode_corpus()
+    print(f"torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} cpus, 1 thread, CPU-time clock, "
+          f"budget {args.budget:.0f} CPU-s per run, seeds {args.seeds}, batch {BATCH} x 128, "
+          f"{len(train):,} train / {len(val):,} validation tokens, load average at start {os.getloadavg()[0]:.1f}")
+    print(f"{'variant':18} {'params':>8} {'val bpb':>8} {'per seed':>14} {'steps':>6} "
+          f"{'step time':>10} {'generation':>11}")
+    trained = {}
+    for name in args.variants:
+        trained[name] = [train_for(VARIANTS[name], seed, args.budget, train, val, tok) for seed in args.seeds]
+        print(f"trained {name}", file=sys.stderr, flush=True)
+    ratios = speed_ratios(args.variants)
+    for name, runs in trained.items():
+        bpb = statistics.mean(r[0] for r in runs)
+        per_seed = " ".join(f"{r[0]:.3f}" for r in runs)
+        params = runs[0][3].num_params(non_embedding=False)
+        steps = statistics.mean(r[2] for r in runs)
+        step_ratio, gen_ratio = ratios[name]
+        print(f"{name:18} {params / 1e6:7.2f}M {bpb:8.3f} {per_seed:>14} {steps:6.0f} "
+              f"{step_ratio:9.2f}x {gen_ratio:10.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,5 @@
 """`picaboo finetune --data FILE.jsonl`: every fault of a chat file is one line and exit status 2 before any work;
-a good file is trimmed, split and fine-tuned on (chapter 11, "Your own conversations")."""
+a good file is trimmed, split and fine-tuned on (chapter 12, "Your own conversations")."""
 import hashlib
 import json
 

@@ -1,4 +1,4 @@
-"""`picaboo finetune` end to end, its errors, and the shipped chat model's card figure (chapter 11)."""
+"""`picaboo finetune` end to end, its errors, and the shipped chat model's card figure (chapter 12)."""
 import json
 import platform
 from pathlib import Path

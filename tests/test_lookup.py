@@ -1,4 +1,4 @@
-"""The documentation lookup (chapter 13): the resolver, the tool-call protocol, and the shipped model's figures."""
+"""The documentation lookup (chapter 14): the resolver, the tool-call protocol, and the shipped model's figures."""
 import json
 import sys
 from pathlib import Path

@@ -157,7 +157,7 @@ class Site:
 
 
 def page_name(rel: str) -> str:
-    "The html page nbdev/Quarto writes for a notebook `rel` (relative to nbs): `14c_cli.ipynb` -> `cli.html`."
+    "The html page nbdev/Quarto writes for a notebook `rel` (relative to nbs): `15c_cli.ipynb` -> `cli.html`."
     p = PurePosixPath(rel)
     if p.suffix == ".ipynb":
         return str(p.with_name(re.sub(r"^\d+[a-zA-Z0-9]*_", "", p.name.lower())).with_suffix(".html"))

@@ -115,7 +115,7 @@ NEXT_STEPS = """What to open next:
   mlflow ui --backend-store-uri {uri}   this run's curves and settings (pip install "picaboo[ui]")
   the book: jupyter lab nbs/ in a checkout, or https://picaboo-book.github.io/picaboo/"""
 
-def show_report_cards(names=("picaboo-tiny", "picaboo-tiny-chat"), # shipped models with a report_card.json
+def show_report_cards(names=("picaboo-tiny", "picaboo-tiny-chat", "picaboo-tiny-lookup"), # shipped models
                      ) -> dict:
     "Print the shipped models' report cards (chapter 13) and return them."
     print("5/6 report cards (chapter 13): what the shipped models know", flush=True)

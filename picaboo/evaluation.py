@@ -244,13 +244,14 @@ def answer_accuracy(model, tokenizer, # a chat model and its tokenizer
                     examples:list[dict], # one-question conversations with the reference answer (finetune's examples)
                     max_new_tokens:int=48, # at most this many tokens per answer (as the fine-tuning card)
                     progress:bool=False, # a progress bar (shown only after 2 s)
+                    reply=chat, # reply(model, tokenizer, messages, max_new_tokens=...) -> the answer
                    ) -> dict:
     "Greedy answers: share whose first sentence is the reference's (after `normalise`), and mean token F1."
     from tqdm import tqdm
     exact, f1 = [], []
     for e in tqdm(examples, desc="answers", disable=not progress, delay=2, leave=False):
         question, reference = e["messages"][0], e["messages"][1]["content"]
-        answer = chat(model, tokenizer, [question], max_new_tokens=max_new_tokens)
+        answer = reply(model, tokenizer, [question], max_new_tokens=max_new_tokens)
         exact.append(normalise(first_sentence(answer)) == normalise(first_sentence(reference)))
         f1.append(token_f1(answer, reference))
     n = max(len(examples), 1)
@@ -260,10 +261,11 @@ def answer_accuracy(model, tokenizer, # a chat model and its tokenizer
 def unknown_name_answers(model, tokenizer, # a chat model and its tokenizer
                          names:list[str], # names that do not exist (`fake_names`)
                          max_new_tokens:int=48, # at most this many tokens per answer
+                         reply=chat, # as for `answer_accuracy`
                         ) -> dict:
     "Share of questions about names that do not exist which the model answers by saying it does not know them."
-    answers = [chat(model, tokenizer, [{"role": "user", "content": PHRASINGS["member"][0].format(s=name)}],
-                    max_new_tokens=max_new_tokens) for name in names]
+    answers = [reply(model, tokenizer, [{"role": "user", "content": PHRASINGS["member"][0].format(s=name)}],
+                     max_new_tokens=max_new_tokens) for name in names]
     return {"questions": len(names), "said_not_found": round(sum(map(said_not_found, answers)) / max(len(names), 1), 4),
             "example": {"question": PHRASINGS["member"][0].format(s=names[0]), "answer": answers[0]} if names else None}
 
@@ -272,6 +274,7 @@ def chat_report(model, tokenizer, documents:list, # a model, its tokenizer, the 
                 data_seed:int=0, # the fine-tuning's `--data-seed` (its phrasings and its split)
                 seed:int=0, # seed of the sample of questions and of the fake names
                 progress:bool=False,
+                reply=chat, # how the model answers (a model that looks names up: its lookup loop)
                ) -> dict|str:
     "Answer accuracy on fine-tuning's held-out subjects and on its training subjects, and on names that do not exist."
     if not is_chat_model(tokenizer):
@@ -280,8 +283,10 @@ def chat_report(model, tokenizer, documents:list, # a model, its tokenizer, the 
     train, val = split_examples(examples, 0.1, data_seed)  # as `picaboo finetune`: held-out subjects
     rng = random.Random(seed)
     sample = {split: rng.sample(part, min(questions, len(part))) for split, part in (("val", val), ("train", train))}
-    report = {split: answer_accuracy(model, tokenizer, part, progress=progress) for split, part in sample.items()}
-    report["unknown_names"] = unknown_name_answers(model, tokenizer, fake_names(documents, questions // 2, seed))
+    report = {split: answer_accuracy(model, tokenizer, part, progress=progress, reply=reply)
+              for split, part in sample.items()}
+    fakes = fake_names(documents, questions // 2, seed)
+    report["unknown_names"] = unknown_name_answers(model, tokenizer, fakes, reply=reply)
     return report
 
 # %% ../nbs/13_evaluation.ipynb #b6c8ba40
@@ -308,6 +313,7 @@ def report_card(model, tokenizer, # the model to grade and its tokenizer
                 per_split:tuple[int, int]=(50, 25), # knowledge items of each kind: trained-on, held-out
                 questions:int=100, # chat answers scored on each split (0: none)
                 progress:bool=False, # progress bars (shown only after 2 s)
+                reply=chat, # how a chat model answers (see `chat_report`)
                ) -> dict:
     "The model's report card: bits per byte, the knowledge suite, chat answers; and an untrained model's floor."
     t0 = time.perf_counter()
@@ -321,7 +327,7 @@ def report_card(model, tokenizer, # the model to grade and its tokenizer
     card["bits_per_byte"]["text"] = "the given text" if text is not None else "the corpus's validation split"
     card["answers"] = "not measured"
     if questions:
-        card["answers"] = chat_report(model, tokenizer, documents, questions, progress=progress)
+        card["answers"] = chat_report(model, tokenizer, documents, questions, progress=progress, reply=reply)
     card["untrained"] = grade(untrained_like(model), tokenizer, texts, items)
     card["seconds"] = round(time.perf_counter() - t0, 1)
     return card

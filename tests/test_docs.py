@@ -341,7 +341,7 @@ def test_defect5_sidebar_grouped_by_part_with_chapter_numbers(tmp_path):
         "01a_readers.ipynb": "Readers",
         "02_tok.ipynb": "Tokens",
         "06a_checkpoints.ipynb": "Checkpoints",
-        "12_finetune.ipynb": "Fine-tuning `picaboo`",
+        "10_finetune.ipynb": "Fine-tuning `picaboo`",
     }
     for name, title in names.items():
         write_nb(nbs / name, [md(lines(f"# {title}\n\n> About {title}."))])

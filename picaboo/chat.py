@@ -19,7 +19,7 @@ import torch
 
 from .loading import load_model_and_tokenizer
 from .model import IGNORE_INDEX
-from .sampling import generate_tokens
+from .sampling import decodable_only, generate_tokens
 
 # %% ../nbs/11_chat.ipynb #df30832e
 CHAT_TOKENS = {  # role -> its special token
@@ -108,7 +108,7 @@ def stream_reply(model, # a PicabooLM (or anything `picaboo.sampling.generate_to
     "Yield the reply that follows `ids` piece by piece, stopping before any special token (end of turn)."
     stops, decoder = set(tokenizer.special_tokens.values()), tokenizer.incremental_decoder()
     prompt = torch.tensor([list(ids)], dtype=torch.long, device=model.device)
-    steps = generate_tokens(model, prompt, max_new_tokens, **sampling)
+    steps = generate_tokens(model, prompt, max_new_tokens, **decodable_only(model, tokenizer, sampling))
     try:
         for next_ids in steps:
             if int(next_ids[0]) in stops:

@@ -23,7 +23,7 @@ import torch
 
 from .batches import RandomWindowSampler, check_bin_tokenizer, encode_corpus, meta_path
 from .checkpoint import tokenizer_files
-from .data import atomic_write_bytes
+from .data import atomic_write_bytes, shipped_dir
 from .device import pick_device
 from .distributed import init_distributed
 from .model import PicabooLM, PicabooLMParams
@@ -37,7 +37,7 @@ OBJECT_FIELDS = ("model", "optimizer", "loss_fn", "train_dataloader", "val_datal
                  "data_info")
 MODEL_FIELDS = ("context_length", "num_blocks", "num_heads", "d_model", "dropout_rate", "bias", "pos_encoding",
                 "tie_weights", "norm", "mlp", "mlp_hidden", "num_kv_heads", "qk_norm", "rope_base", "norm_eps")
-DATA_DEFAULTS = dict(data=None, tokenizer="models", val_fraction=0.1, data_seed=0, out="runs/picaboo", preset="tiny")
+DATA_DEFAULTS = dict(data=None, tokenizer=None, val_fraction=0.1, data_seed=0, out="runs/picaboo", preset="tiny")
 CLI_DEFAULTS = dict(batch_size=16)  # TrainerParams leaves batch_size to the loader; the command builds the sampler
 
 def _type_of(f):
@@ -192,11 +192,12 @@ def check_data_settings(d:dict, # the data section
         raise ValueError(f"val_fraction must be a number between 0 and 1; got {d['val_fraction']!r}")
     if not (isinstance(d["data_seed"], int) and not isinstance(d["data_seed"], bool)):
         raise ValueError(f"data_seed must be a whole number; got {d['data_seed']!r}")
-    for name in ("out", "tokenizer", "preset"):
+    for name in ("out", "preset"):
         if not isinstance(d[name], str) or not d[name]:
             raise ValueError(f"{name} must be text; got {d[name]!r}")
-    if d["data"] is not None and not isinstance(d["data"], str):
-        raise ValueError(f"data must be a path (text); got {d['data']!r}")
+    for name in ("data", "tokenizer"):  # None: the embedded corpus, the book's shipped tokenizer
+        if d[name] is not None and (not isinstance(d[name], str) or not d[name]):
+            raise ValueError(f"{name} must be a path (text); got {d[name]!r}")
 
 # %% ../nbs/08a_train_cli.ipynb #c5f8bbb9
 def _fingerprint(path, tokenizer, val_fraction, seed) -> str:
@@ -274,8 +275,10 @@ def _announce(trainer:Trainer, model:PicabooLM, out:Path, world_size:int, tokens
     print(f"training {model.num_params() / 1e6:.2f}M parameters on {trainer.device} ({trainer.precision}), "
           f"{world_size} process(es), to step {trainer.max_steps}; settings in {out/'config.json'}", flush=True)
 
-def _load_tokenizer(folder:str):
-    "The run's tokenizer, or a one-line error saying how to get one."
+def _load_tokenizer(folder:str|None):
+    "The run's tokenizer (None: the book's shipped one), or a one-line error saying how to get one."
+    if folder is None:
+        return load_tokenizer(shipped_dir())
     if not Path(folder).is_dir():
         raise FileNotFoundError(f"no tokenizer at {folder}: pass --tokenizer DIR, or make one with "
                                 f"`picaboo tokenizer train --out {folder}`")
@@ -347,7 +350,7 @@ def add_cli(subparsers):
     g.add_argument("--out", help=f"run folder: config.json, data/, checkpoints/ (default: {DATA_DEFAULTS['out']})")
     g.add_argument("--data", help="a .txt/.epub file or folder, or a folder with train.bin/val.bin "
                    "(default: the embedded corpus)")
-    g.add_argument("--tokenizer", help="folder of a saved tokenizer (default: models)")
+    g.add_argument("--tokenizer", help="folder of a saved tokenizer (default: the book's shipped tokenizer)")
     g.add_argument("--val-fraction", type=float, help="share of the corpus held out (default: 0.1)")
     g.add_argument("--data-seed", type=int, help="seed of the split and the batch sampler (default: 0)")
     g.add_argument("--resume", nargs="?", const="auto", dest="resume_from", metavar="CHECKPOINT",

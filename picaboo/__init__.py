@@ -26,7 +26,7 @@ _EXPORTS = {
     "CausalSelfAttention": "picaboo.attention",
     "IGNORE_INDEX": "picaboo.model",
     "PicabooLM": "picaboo.model",
-    "PicabooLMParams": "picaboo.model",
+    "PicabooLMParams": "picaboo.model_params",
     "pick_device": "picaboo.device",
     "save_checkpoint": "picaboo.checkpoint",
     "load_checkpoint": "picaboo.checkpoint",

@@ -21,7 +21,7 @@ def finetune_lookup_command(args:argparse.Namespace) -> int:
     for flag, value in {"--max-steps": args.max_steps, "--batch-size": args.batch_size}.items():
         if value <= 0:
             raise ValueError(f"{flag} must be positive, got {value}")
-    from picaboo.tool_data import make_lookup_model
+    from picaboo.lookup_recipe import make_lookup_model
     card = make_lookup_model(args.base, args.out, args.max_steps, args.max_time, args.batch_size,
                              args.max_learning_rate, args.seed, args.eval_limit, command_line(args))
     print(f"saved {args.out}; figures: {card['figures']}", flush=True)

@@ -11,7 +11,8 @@ from picaboo.loading import load_model_and_tokenizer
 from picaboo.lookup import (NAME_TOKENS, DocIndex, add_lookup_tokens, build_index, chat_with_lookup, lookup,
                             lookup_token_ids, lookup_training_pair, render_lookup_turns)
 from picaboo.model import IGNORE_INDEX
-from picaboo.tool_data import fake_names, lookup_scores
+from picaboo.lookup_recipe import lookup_scores
+from picaboo.tool_data import fake_names
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models" / "picaboo-tiny-lookup"

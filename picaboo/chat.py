@@ -141,8 +141,9 @@ def fit_history(tokenizer, # has the chat tokens
             turns = turns[1:]  # a kept history starts with the user
     n = _prompt_length(tokenizer, system + turns)
     if n > max_tokens:
-        raise ValueError(f"the system prompt and the newest message take {n} tokens, but only {max_tokens} fit in the "
-                         f"model's context with room for the reply: shorten them (or ask for fewer new tokens)")
+        what = "the system prompt and the newest message take" if system else "the message takes"
+        raise ValueError(f"{what} {n} tokens, but at most {max_tokens} fit (the model's context, less the room kept "
+                         f"for the reply): shorten it, or keep less room for the reply (--max-new-tokens)")
     return system + turns
 
 def chat(model, # a PicabooLM fine-tuned for chat

@@ -6,7 +6,7 @@ Docs: https://picaboo-book.github.io/picaboo/lookup.html.md"""
 
 # %% auto #0
 __all__ = ['LOOKUP_TOKENS', 'DEFAULT_LOOKUP_MODEL', 'RESULT_TOKENS', 'MIN_RESULT_TOKENS', 'ANSWER_TOKENS',
-           'NAME_TOKENS', 'add_lookup_tokens', 'has_lookup_tokens', 'lookup_token_ids',
+           'NAME_TOKENS', 'NAME_ROOM', 'add_lookup_tokens', 'has_lookup_tokens', 'lookup_token_ids',
            'render_lookup_turns', 'lookup_training_pair', 'plot_exchange', 'fit_prompt', 'result_budget',
            'stream_with_lookup', 'default_index', 'chat_with_lookup']
 
@@ -123,14 +123,15 @@ def plot_exchange(tokenizer, # has the chat and lookup tokens
 RESULT_TOKENS = 64  # a tool result takes at most this many tokens of the context
 MIN_RESULT_TOKENS = 32  # the room the history leaves for a result, at least
 ANSWER_TOKENS = 32  # room kept for the answer after a result
-NAME_TOKENS = 12  # a call's name has at most this many tokens; a longer one is malformed
+NAME_TOKENS = 32  # a call's name has at most this many tokens; a longer one is malformed
+NAME_ROOM = 12  # the room fit_prompt keeps for a name (a longer one leaves less for the result)
 
 def fit_prompt(tokenizer, # has the chat tokens
                messages:Sequence[dict], # the conversation; the last message is the question
                context_length:int, # the model's context
               ) -> list[dict]:
     "The conversation with its oldest turns dropped to leave room for a call, a result and an answer."
-    room = context_length - NAME_TOKENS - MIN_RESULT_TOKENS - ANSWER_TOKENS - 4  # 4: <|call|>, two <|end|>, <|result|>
+    room = context_length - NAME_ROOM - MIN_RESULT_TOKENS - ANSWER_TOKENS - 4  # 4: <|call|>, two <|end|>, <|result|>
     try:
         return fit_history(tokenizer, messages, room)
     except ValueError:  # the system prompt and the question are too long together: the question wins

@@ -116,7 +116,7 @@ def test_call_then_answer(index, tok):
 
 def test_malformed_calls_end_the_turn(index, tok):
     ids, seen = lookup_token_ids(tok), []
-    never_closed = [ids["call"], *tok.encode_ordinary("json.dumps is a function that " * 3)]
+    never_closed = [ids["call"], *tok.encode_ordinary("json.dumps is a function that " * 6)]
     reply = chat_with_lookup(ScriptedModel(never_closed, tok), tok, QUESTION, index, seen.append, use_cache=False)
     assert reply == tok.decode(never_closed[1:1 + NAME_TOKENS]) and seen == []
     wrong_closer = [ids["call"], *tok.encode_ordinary("json"), ids["assistant"], *tok.encode_ordinary("Hi.")]

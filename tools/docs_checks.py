@@ -660,7 +660,8 @@ MATH_SCRIPT = re.compile(r"mathjax|katex", re.IGNORECASE)
 QUARTO_GFM = ("commonmark+autolink_bare_uris+emoji+footnotes+gfm_auto_identifiers+pipe_tables+strikeout+task_lists"
               "+tex_math_dollars")
 MD_WRITERS = {"commonmark": "commonmark", "gfm": QUARTO_GFM, "commonmark_x": "commonmark_x", "markdown": "markdown"}
-_FENCED = re.compile(r"^[ \t]{0,3}(?P<f>`{3,}|~{3,})[^\n]*\n.*?^[ \t]{0,3}(?P=f)[`~]*[ \t]*$", re.MULTILINE | re.DOTALL)
+# fenced code, also indented in a list; code spans
+_FENCED = re.compile(r"^[ \t]*(?P<f>`{3,}|~{3,})[^\n]*\n.*?^[ \t]*(?P=f)[`~]*[ \t]*$", re.MULTILINE | re.DOTALL)
 _CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
 _PROSE_IN_MATH = re.compile(r"(?:\b[A-Za-z]{3,}\b[\s,.;:]+){3}")  # three words in a row: prose, not a formula
 

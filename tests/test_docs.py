@@ -362,6 +362,172 @@ def test_defect5_sidebar_grouped_by_part_with_chapter_numbers(tmp_path):
     ]
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# The math: every `$...$` / `$$...$$` formula a MathJax math element with the TeX the author wrote, on a page that loads
+# MathJax, and still a `$`-delimited formula in the markdown copies of the page (keep-md's .html.md, commonmark).
+
+FORMULAS = (
+    "Token $j$ weighs its value by $q \\cdot k_j / \\sqrt{d}$, and each row of weights sums to one:\n"
+    "\n"
+    "$$\n"
+    "\\mathrm{softmax}(x)_i = \\frac{e^{x_i}}{\\sum_j e^{x_j}}\n"
+    "$$\n"
+    "\n"
+    "A literal \\$5 stays a dollar, and `$PICABOO_CACHE` is code."
+)
+FORMULAS_TEX = [
+    ("inline", "j"),
+    ("inline", "q \\cdot k_j / \\sqrt{d}"),
+    ("display", "\\mathrm{softmax}(x)_i = \\frac{e^{x_i}}{\\sum_j e^{x_j}}"),
+]
+
+
+def test_math_is_mathjax_with_the_tex_the_author_wrote(tmp_path):
+    assert [dc.tex_key(*f) for f in dc.source_math(FORMULAS)[0]] == FORMULAS_TEX
+    site, proc = processed_site(tmp_path, [md(lines(FORMULAS)), code(["!echo $HOME"], [stream("/root\n")])])
+    assert problems(site, proc) == ""
+    page = dc.Page(dc.pandoc_html(dc.read_nb(proc / "00_chapter.ipynb")))
+    assert [dc.tex_key(*f) for f in dc.page_math(page)] == FORMULAS_TEX
+    assert any("mathjax" in src for src in page.scripts)  # Pandoc's --mathjax page loads MathJax, as Quarto's does
+    assert "$5" in "".join(page.prose)  # the literal dollar is text, not the start of a formula
+
+
+# name -> (markdown with the defect, the same markdown fixed, what the check says about the defect)
+MATH_DEFECTS = {
+    "a formula without $...$, its * and _ read as emphasis": (
+        "Each block holds 8*d*C weights, and the head reads (W_q x)_i_.",
+        "Each block holds $8dC$ weights, and the head reads $(W_q x)_i$.",
+        ["emphasis inside a word: '8*d*C'", "emphasis inside a word: 'x)*i*.'"],
+    ),
+    "an unbalanced $": (
+        "Token $j weighs the product $q \\cdot k_j$ of its key and the query.",
+        "Token $j$ weighs the product $q \\cdot k_j$ of its key and the query.",
+        [
+            "a `$` without a partner: ",
+            "the formula $j weighs the product$ is not math on the page",
+            "math on the page that the markdown does not delimit as a formula: $q \\cdot k_j$",
+            "a `$` in the text of the page: 'Token $j weighs the product",
+        ],
+    ),
+    "a $ paired with the wrong partner": (
+        "Token $j grows with how well its key matches$ the query $q$.",
+        "Token $j$ grows with how well its key matches the query $q$.",
+        ["prose read as a formula: '$j grows with how well its key matches$'"],
+    ),
+    "a $$ block broken by a blank line": (
+        "$$\n\\mathrm{softmax}(x)_i = e^{x_i}\n\n/ \\sum_j e^{x_j}\n$$",
+        "$$\n\\mathrm{softmax}(x)_i = e^{x_i}\n/ \\sum_j e^{x_j}\n$$",
+        ["a `$` without a partner: '$$ \\\\mathrm{softmax}(x)_i = e^{x_i}'", "a `$` in the text of the page: '$$"],
+    ),
+    "a formula with unbalanced braces (MathJax shows an error)": (
+        "Divide by $\\sqrt{d$ first.",
+        "Divide by $\\sqrt{d}$ first.",
+        ["the formula $\\sqrt{d$ has unbalanced braces"],
+    ),
+    "a formula broken at a line end": (
+        "The score of the query $\nq_i \\cdot k_j$ with the key.",
+        "The score of the query $q_i\n\\cdot k_j$ with the key.",
+        ["the formula $q_i \\cdot k_j$ is not math on the page (a space or line end just inside a `$`"],
+    ),
+}
+
+
+@pytest.mark.parametrize("defect", MATH_DEFECTS)
+def test_math_defects_fail_before_their_fix(tmp_path, defect):
+    bad, fixed, messages = MATH_DEFECTS[defect]
+    site, proc = processed_site(tmp_path / "bad", [md(lines(bad))])
+    found = problems(site, proc)
+    for message in messages:
+        assert message in found, found
+    site, proc = processed_site(tmp_path / "fixed", [md(lines(fixed))])
+    assert problems(site, proc) == ""
+
+
+def test_math_in_a_reference_entry_is_checked_too(tmp_path):
+    doc = "---\n\n### scaled\n\n> scaled (q, k)\n\n*Scores divided by $\\sqrt{d}.*"
+    out = {"output_type": "display_data", "metadata": {}, "data": {"text/markdown": lines(doc), "text/plain": ["x"]}}
+    site, proc = processed_site(tmp_path, [code(lines("#| echo: false\n#| output: asis\nshow_doc(scaled)"), [out])])
+    assert "a `$` without a partner: '*Scores divided by $\\\\sqrt{d}.*'" in problems(site, proc)
+
+
+def test_math_survives_in_the_markdown_copies(tmp_path):
+    site, proc = processed_site(tmp_path, [md(lines(FORMULAS))])
+    nb = dc.read_nb(proc / "00_chapter.ipynb")
+    assert "$q \\cdot k_j / \\sqrt{d}$" in dc.markdown_text(nb)  # keep-md's .html.md: the markdown as written
+    rels = dc.source_notebooks(site.nbs)
+    quarto_yml = site.nbs / "_quarto.yml"
+    quarto_yml.write_text("format:\n  html:\n    keep-md: true\n  commonmark: default\n")  # what the book had
+    before = "\n".join(dc.check_markdown_copies(site, proc, rels, n_workers=1))
+    assert "nbs/00_chapter.ipynb: the `commonmark` copy of chapter.html loses 2 of its 3 formulas ($j$, " in before
+    assert "a reader of that markdown gets no formula; give the format `variant: +tex_math_dollars`" in before
+    source, copies = dc.copy_math(dc.markdown_text(nb), {"commonmark": "commonmark"})
+    assert [dc.tex_key(*f) for f in source] == FORMULAS_TEX and ("inline", "j") not in copies["commonmark"]
+    shutil.copy(ROOT / "nbs" / "_quarto.yml", quarto_yml)  # the book's: `commonmark` with `variant: +tex_math_dollars`
+    assert dc.markdown_formats(site.nbs) == {"commonmark": "commonmark+tex_math_dollars"}
+    assert dc.check_markdown_copies(site, proc, rels, n_workers=1) == []
+    quarto_yml.write_text("format:\n  html: default\n  gfm: default\n")  # Quarto's gfm keeps `$...$` too
+    assert dc.check_markdown_copies(site, proc, rels, n_workers=1) == []
+
+
+def test_the_site_loads_mathjax_for_its_formulas(tmp_path, monkeypatch):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    shutil.copy(ROOT / "nbs" / "_quarto.yml", nbs / "_quarto.yml")
+    shutil.copy(ROOT / "nbs" / "styles.css", nbs / "styles.css")
+    assert dc.check_math_method(nbs) == []  # unset: Quarto's default, MathJax
+    cfg = yaml.safe_load((nbs / "_quarto.yml").read_text())
+    cfg["format"]["html"]["html-math-method"] = "plain"
+    (nbs / "_quarto.yml").write_text(yaml.safe_dump(cfg))
+    assert "html-math-method 'plain' shows formulas as plain text" in "\n".join(dc.check_site_config(nbs))
+    # where Quarto renders the site: a page with formulas but no MathJax script shows raw TeX
+    monkeypatch.setattr(dc, "link_checker", lambda docs: None)
+    math = '<span class="math inline">\\(q \\cdot k_j\\)</span>'
+    for name in ("site", "fixed"):
+        (tmp_path / name).mkdir()
+    site, docs = _rendered_site(tmp_path / "site", ["index.html", "good.html"], prose=math)
+    assert "good.html: 1 formulas on the page but no MathJax (or KaTeX) script loads" in "\n".join(
+        dc.check_rendered(site, docs, out=lambda s: None)
+    )
+    script = '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml-full.js"></script>'
+    site, docs = _rendered_site(tmp_path / "fixed", ["index.html", "good.html"], prose=math + script)
+    assert dc.check_rendered(site, docs, out=lambda s: None) == []
+
+
+def test_math_in_the_copies_quarto_wrote(tmp_path, monkeypatch):
+    "Where Quarto renders the site: the .html.md (keep-md) and .md (commonmark) files it left hold every formula."
+    monkeypatch.setattr(dc, "link_checker", lambda docs: None)
+    site, docs = _rendered_site(tmp_path, ["index.html", "good.html"])
+    (tmp_path / "_proc").mkdir()
+    write_nb(tmp_path / "_proc" / "00_good.ipynb", [md(lines(FORMULAS))])
+    said = []
+    assert dc.check_rendered(site, docs, out=said.append) == []
+    assert "Quarto left no .html.md or .md copy of the 1 pages with formulas" in said[0]
+    (tmp_path / "_proc" / "00_good.html.md").write_text(FORMULAS)  # keep-md: the markdown as written
+    (docs / "good.md").write_text("Token *j* weighs its value by $q \\cdot k_j / \\sqrt{d}$ ...\n")  # commonmark
+    probs = dc.check_rendered(site, docs, out=lambda s: None)
+    assert probs == [
+        "_docs/good.md: 2 of the 3 formulas of nbs/00_good.ipynb are not formulas there ($j$, $$\\mathrm"
+        "{softmax}(x)_i = \\frac{e^{x_i}}{\\sum_j e^{x_j}}$$)"
+    ], probs
+    (docs / "good.md").write_text(FORMULAS)  # what commonmark+tex_math_dollars writes
+    assert dc.check_rendered(site, docs, out=lambda s: None) == []
+
+
+def test_the_books_formulas_are_found():
+    "The book's math, as the checks see it: every formula paired, and the attention chapter's all there."
+    found = {}
+    for rel in dc.source_notebooks(ROOT / "nbs"):
+        cells = dc.read_nb(ROOT / "nbs" / rel)["cells"]
+        markdown = "\n\n".join(dc.text(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        formulas, strays, _ = dc.source_math(markdown)
+        assert strays == [], (rel, strays)
+        if formulas:
+            found[rel] = formulas
+    assert {"05_attention.ipynb", "06_model.ipynb", "07_architectures.ipynb", "15_closing.ipynb"} <= set(found)
+    assert ("inline", "q \\cdot k_j") in found["05_attention.ipynb"]
+    assert len(found["05_attention.ipynb"]) > 20
+
+
 def test_api_page_lists_every_public_name(tmp_path):
     (tmp_path / "synth").mkdir()
     (tmp_path / "synth" / "good.py").write_text(GOOD_PY)

@@ -17,7 +17,9 @@ Steps, in order:
    signatures, an "Open in Colab / Launch in JupyterLab / GitHub" line under each chapter's title; then nbdev's
    automatic links to reference entries that do not exist dropped (printed as notes), and `_proc/api.qmd`, the API
    reference page, written from each module's `__all__`.
-3. Checks: each processed page rendered by Pandoc and checked (docs_checks.check_processed, check_site_config).
+3. Checks: each processed page rendered by Pandoc and checked (docs_checks.check_processed, check_site_config),
+   its formulas included (as MathJax math elements with the author's TeX); and the formulas of each page in the
+   markdown copies the site writes, keep-md's `.html.md` and the `commonmark` format (check_markdown_copies).
 4. With Quarto: nbdev's render (`render_quarto`, as `nbdev-docs` does), then checks on `_docs/` (check_rendered,
    with lychee or linkchecker where installed).
 
@@ -181,6 +183,7 @@ def build_and_check(
     problems += dc.check_processed(
         site, proc, htmls, max_output_lines=max_output_lines, max_nb_mb=max_nb_mb, launch_links=launch_links
     )
+    problems += dc.check_markdown_copies(site, proc, rels, n_workers=n_workers)
     out(
         f"Processed {len(rels)} notebooks into _proc/ and checked Pandoc's HTML of them in {time.time() - t0:.1f} s "
         f"({counts['trimmed']} long outputs trimmed, launch links on {counts['launch']} pages)."

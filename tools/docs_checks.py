@@ -7,7 +7,9 @@
 - `render_pages`: each processed notebook rendered to HTML by a real Pandoc (pypandoc-binary), the way Quarto
   shows it (leading `#|` options applied, `output: asis` markdown read as markdown); `check_processed` checks
   that HTML (raw `:::` or `#|` text, run-on headings, missing images, `__main__.`, noise in outputs, code wider
-  than the page, links and anchors against the ids Pandoc produced) plus the book's own lints.
+  than the page, links and anchors against the ids Pandoc produced) plus the book's own lints; `check_math` checks
+  that every `$...$` / `$$...$$` formula is a MathJax math element with the TeX the author wrote, and
+  `check_markdown_copies` that the formulas survive in the markdown copies the site writes (keep-md, commonmark).
 - `check_rendered`: the site Quarto wrote (where it is installed), with a maintained link checker if present.
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -492,9 +495,14 @@ def quarto_view(nb: dict) -> dict:
     return nb
 
 
+# A whole page, its math as MathJax reads it (`\(...\)`, `\[...\]`) and the MathJax script it loads, as with
+# Quarto's default `html-math-method`
+HTML_ARGS = ("-t", "html", "--wrap=none", "--standalone", "--mathjax", "--metadata", "pagetitle=page")
+
+
 def pandoc_html(nb: dict) -> str:
     "HTML for a processed notebook from Pandoc's notebook reader (see `quarto_view`)."
-    r = subprocess.run([_pandoc(), "-f", pandoc_format(), "-t", "html", "--wrap=none"],
+    r = subprocess.run([_pandoc(), "-f", pandoc_format(), *HTML_ARGS],
                        input=json.dumps(quarto_view(nb)), capture_output=True, text=True, encoding="utf-8", check=False)
     if r.returncode != 0:
         raise RuntimeError(f"pandoc could not read it: {r.stderr.strip()[:500]}")
@@ -502,20 +510,30 @@ def pandoc_html(nb: dict) -> str:
 
 
 def markdown_html(md: str) -> str:
-    r = subprocess.run([_pandoc(), "-f", "markdown", "-t", "html", "--wrap=none"], input=md,
+    r = subprocess.run([_pandoc(), "-f", "markdown", *HTML_ARGS], input=md,
                        capture_output=True, text=True, encoding="utf-8", check=True)
     return r.stdout
 
 
 class Page(HTMLParser):
-    """What the checks need from an HTML page: ids, references, headings, the lines of text outside code, the lines
-    of code blocks (and whether they are an output), and the sidebar's links."""
+    """What the checks need from an HTML page: ids, references, headings, the lines of text outside code and math,
+    the lines of code blocks (and whether they are an output), the math elements (kind, TeX), the scripts it loads,
+    and emphasis inside a word (`2<em>d</em>C`: markdown ate the `*` of a formula written without `$`)."""
     VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
                       "wbr"})
+    EMPH = re.compile(r"([^\s>]{0,12})<(em|strong)>((?:(?!</?\2>).){1,60})</\2>([^\s<]{0,12})", re.DOTALL)
 
     def __init__(self, html: str = ""):
         super().__init__(convert_charrefs=True)
         self.ids, self.refs, self.headings, self.prose, self.pres = set(), [], [], [""], []
+        self.math, self.scripts = [], []  # [kind ('inline' or 'display'), TeX], script srcs
+        self.emph_in_words = []  # `2*d*C`, as written, for each emphasis with a letter, digit or bracket touching it
+        for m in self.EMPH.finditer(html):
+            before, tag, inner, after = m.groups()
+            if re.search(r"[\w)\]}]$", before) or re.match(r"[\w(\[{]", after):
+                mark = "*" if tag == "em" else "**"
+                shown = re.sub(r"<[^>]+>", "", f"{before}{mark}{inner}{mark}{after}")
+                self.emph_in_words.append(" ".join(shown.split()))
         self._stack = []  # open elements: (tag, roles)
         self.feed(html)
 
@@ -548,6 +566,11 @@ class Page(HTMLParser):
             self.prose.append("")
         if tag in ("script", "style", "title"):
             roles.add("skip")
+        if tag == "script" and a.get("src"):
+            self.scripts.append(a["src"])
+        if tag == "span" and "math" in classes:
+            roles.add("math")
+            self.math.append(["display" if "display" in classes else "inline", ""])
         self._stack.append((tag, roles))
 
     def handle_endtag(self, tag):
@@ -563,6 +586,8 @@ class Page(HTMLParser):
             return
         if self._in("pre"):
             self.pres[-1][1] += data
+        elif self._in("math"):
+            self.math[-1][1] += data
         elif not self._in("code"):
             self.prose[-1] += data
         if self._in("heading"):
@@ -605,6 +630,9 @@ def check_html(page: Page, code_width: int | None = CODE_WIDTH) -> list[str]:
             problems.append(f"raw fenced-div text on the page: {line.strip()[:80]!r} (a cell lost its line ends)")
         if re.match(r"^\s*#\s*\|", line):
             problems.append(f"directive text on the page: {line.strip()[:60]!r}")
+    if page.math and not any(MATH_SCRIPT.search(src) for src in page.scripts):
+        problems.append(f"{len(page.math)} formulas on the page but no MathJax (or KaTeX) script loads: they show as "
+                        "raw TeX")
     for h in page.headings:
         if len(" ".join(h.split())) > MAX_HEADING:
             problems.append(f"a heading of {len(h)} characters ({' '.join(h.split())[:60]!r}...): its markdown "
@@ -621,6 +649,250 @@ def check_html(page: Page, code_width: int | None = CODE_WIDTH) -> list[str]:
                 problems.append(f"a code line of {len(line)} characters, clipped at {code_width} (wrap code in "
                                 f"nbs/styles.css): {line.strip()[:50]!r}...")
     return list(dict.fromkeys(problems))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Math: the formulas as the author delimited them, on the page (MathJax) and in the markdown copies of each page
+
+MATH_METHODS = ("mathjax", "katex", "mathml", "webtex")  # html-math-method values that show TeX as formulas
+MATH_SCRIPT = re.compile(r"mathjax|katex", re.IGNORECASE)
+# Quarto's `gfm` format: Pandoc's commonmark writer with these extensions (quarto-cli, format-markdown-consts.ts)
+QUARTO_GFM = ("commonmark+autolink_bare_uris+emoji+footnotes+gfm_auto_identifiers+pipe_tables+strikeout+task_lists"
+              "+tex_math_dollars")
+MD_WRITERS = {"commonmark": "commonmark", "gfm": QUARTO_GFM, "commonmark_x": "commonmark_x", "markdown": "markdown"}
+# fenced code, also indented in a list; code spans
+_FENCED = re.compile(r"^[ \t]*(?P<f>`{3,}|~{3,})[^\n]*\n.*?^[ \t]*(?P=f)[`~]*[ \t]*$", re.MULTILINE | re.DOTALL)
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
+_PROSE_IN_MATH = re.compile(r"(?:\b[A-Za-z]{3,}\b[\s,.;:]+){3}")  # three words in a row: prose, not a formula
+
+
+def tex_key(kind: str, tex: str) -> tuple[str, str]:
+    "A formula as the checks compare it: its kind and its TeX, whitespace runs as one space."
+    return kind, " ".join(tex.split())
+
+
+def show_math(kind: str, tex: str) -> str:
+    "A formula as the author writes it: `$q_i$`, `$$x$$`."
+    d = "$$" if kind == "display" else "$"
+    return f"{d}{' '.join(tex.split())}{d}"
+
+
+def source_math(md: str) -> tuple[list[tuple[str, str]], list[str], int]:
+    r"""The formulas of markdown text `md` as its author delimited them, outside code: (kind, TeX) for each `$...$`
+    (inline) and `$$...$$` (display), each `$` paired with the next one in the same paragraph; the text around each
+    `$` left without a partner; and how many literal dollars (`\$`) it has.
+    `source_math("a $q_i$ b\n\n$$\nx\n$$")` -> `([('inline', 'q_i'), ('display', '\nx\n')], [], 0)`"""
+    t = _FENCED.sub(lambda m: "\n" * m.group(0).count("\n"), md)
+    t = _CODE_SPAN.sub("code", t)
+    escaped = t.count("\\$")
+    t = t.replace("\\$", "")
+    formulas, strays = [], []
+    for para in re.split(r"\n[ \t]*\n", t):
+        i = para.find("$")
+        while i >= 0:
+            delim = "$$" if para.startswith("$$", i) else "$"
+            end = para.find(delim, i + len(delim))
+            if end < 0:
+                strays.append(" ".join(para[max(0, i - 40):i + 40].split()))
+                i = para.find("$", i + len(delim))
+                continue
+            formulas.append(("display" if delim == "$$" else "inline", para[i + len(delim):end]))
+            i = para.find("$", end + len(delim))
+    return formulas, strays, escaped
+
+
+def page_math(page: Page) -> list[tuple[str, str]]:
+    "The math elements of a page: (kind, TeX), without MathJax's `\\(...\\)` / `\\[...\\]` around the TeX."
+    res = []
+    for kind, tex in page.math:
+        tex = tex.strip()
+        if tex[:2] in ("\\(", "\\[") and tex[-2:] in ("\\)", "\\]"):
+            tex = tex[2:-2]
+        res.append((kind, tex))
+    return res
+
+
+def check_math(page: Page, md: str) -> list[str]:
+    """Each formula of the page's markdown `md` is a MathJax math element with the same TeX, and nothing else is:
+    no `$` left in the text, no prose read as a formula, no emphasis inside a word (a formula without its `$`)."""
+    want, strays, escaped = source_math(md)
+    got = page_math(page)
+    problems = [f"a `$` without a partner: {ctx!r} (close the formula with `$`, keep a `$$` block free of blank "
+                f"lines, and write a literal dollar as `\\$`)" for ctx in strays]
+    written = {tex_key(*f): f[1] for f in want}
+    missing = Counter(tex_key(*f) for f in want) - Counter(tex_key(*f) for f in got)
+    extra = Counter(tex_key(*f) for f in got) - Counter(tex_key(*f) for f in want)
+    for kind, tex in missing:
+        hint = ("a space or line end just inside a `$`: Pandoc reads `$x$` as math, not `$ x$` or `$x $`"
+                if kind == "inline" and written[kind, tex] != written[kind, tex].strip() else
+                "a `$` paired with the wrong partner, or a digit right after the closing `$`?")
+        problems.append(f"the formula {show_math(kind, tex)} is not math on the page ({hint})")
+    for kind, tex in extra:
+        problems.append(f"math on the page that the markdown does not delimit as a formula: {show_math(kind, tex)}")
+    for kind, tex in got:
+        braces = re.sub(r"\\[{}]", "", tex)
+        if braces.count("{") != braces.count("}"):
+            problems.append(f"the formula {show_math(kind, tex)} has unbalanced braces: MathJax shows an error there")
+        words = re.sub(r"\\(?:text|mathrm|operatorname|textrm|mbox)\{[^{}]*\}|\\[A-Za-z]+", " ", tex)
+        if _PROSE_IN_MATH.search(words):
+            problems.append(f"prose read as a formula: {show_math(kind, tex)[:80]!r} (a `$` without its partner "
+                            "paired with the next formula's)")
+    dollars = [l.strip() for chunk in page.prose for l in chunk.splitlines() if "$" in l]
+    if sum(l.count("$") for l in dollars) > escaped:
+        problems += [f"a `$` in the text of the page: {l[:80]!r} (a formula Pandoc did not read as math)"
+                     for l in dollars]
+    problems += [f"emphasis inside a word: {e!r} (markdown read the `*` or `_` of a formula written without `$...$`)"
+                 for e in page.emph_in_words]
+    return list(dict.fromkeys(problems))
+
+
+def markdown_text(nb: dict) -> str:
+    """A processed notebook's markdown as Quarto hands it to Pandoc, what `keep-md` leaves in `<page>.html.md`:
+    markdown cells as written, code cells as fenced code, markdown outputs (reference entries) as markdown. (Other
+    outputs go into fenced blocks there; they hold no math and are left out.)"""
+    parts = []
+    for c in quarto_view(nb)["cells"]:
+        src = text(c.get("source"))
+        if c.get("cell_type") == "markdown":
+            parts.append(src)
+        elif c.get("cell_type") == "code" and src.strip():
+            fence = "`" * max([3] + [len(r) + 1 for r in re.findall(r"`+", src)])
+            parts.append(f"{fence}python\n{src}\n{fence}")
+    return "\n\n".join(parts) + "\n"
+
+
+def markdown_formats(nbs: Path) -> dict[str, str]:
+    """The markdown copies nbs/_quarto.yml asks Quarto for: format name -> the Pandoc writer Quarto calls for it (its
+    base writer, then the extensions in the name and in the format's `variant`, as Quarto appends them)."""
+    p = nbs / "_quarto.yml"
+    cfg = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}) if p.exists() else {}
+    res = {}
+    for name, opts in (cfg.get("format") or {}).items():
+        m = re.match(r"^([a-z_]+)(.*)$", str(name))
+        if m and m.group(1) in MD_WRITERS:
+            variant = str(opts.get("variant") or "") if isinstance(opts, dict) else ""
+            res[str(name)] = MD_WRITERS[m.group(1)] + m.group(2) + variant
+    return res
+
+
+def _pandoc_run(args: list[str], stdin: str) -> str:
+    r = subprocess.run([_pandoc(), *args], input=stdin, capture_output=True, text=True, encoding="utf-8", check=False)
+    if r.returncode != 0:
+        raise RuntimeError(f"pandoc {' '.join(args)}: {r.stderr.strip()[:500]}")
+    return r.stdout
+
+
+def ast_math(ast) -> list[tuple[str, str]]:
+    "(kind, TeX) of every Math element of a Pandoc JSON AST, in document order."
+    res = []
+    if isinstance(ast, dict):
+        if ast.get("t") == "Math":
+            kind, tex = ast["c"]
+            res.append(("display" if kind["t"] == "DisplayMath" else "inline", tex))
+        else:
+            for v in ast.values():
+                res += ast_math(v)
+    elif isinstance(ast, list):
+        for v in ast:
+            res += ast_math(v)
+    return res
+
+
+def copy_math(md: str, writers: dict[str, str]) -> tuple[list, dict[str, list]]:
+    """The formulas of markdown `md` as Quarto's markdown reader finds them, and for each markdown format (name ->
+    Pandoc writer) the formulas a math-aware markdown reader (`$...$`) finds in the copy that writer makes of it."""
+    ast = _pandoc_run(["-f", "markdown", "-t", "json"], md)
+    copies = {}
+    for name, writer in writers.items():
+        copy_md = _pandoc_run(["-f", "json", "-t", writer, "--wrap=none"], ast)
+        reader = "markdown" if writer.startswith("markdown") else "commonmark+tex_math_dollars"
+        copies[name] = ast_math(json.loads(_pandoc_run(["-f", reader, "-t", "json"], copy_md)))
+    return ast_math(json.loads(ast)), copies
+
+
+def check_markdown_copies(site: Site, proc: Path, rels: list[str], n_workers: int = 2) -> list[str]:
+    """Every formula of every page keeps its TeX and its `$` delimiters in the markdown copies the site writes: the
+    `.html.md` that `keep-md` keeps is the page's markdown as written (`markdown_text`), and each markdown format of
+    nbs/_quarto.yml (`commonmark`, `gfm`) is what Pandoc's writer makes of it. Pandoc's commonmark writer turns TeX
+    into Unicode and HTML (`*q* ⋅ *k*<sub>*j*</sub>`) unless the format has the `tex_math_dollars` extension."""
+    writers = markdown_formats(site.nbs)
+    pages = {r: markdown_text(read_nb(proc / r)) for r in rels if (proc / r).exists()}
+    pages = {r: md for r, md in pages.items() if source_math(md)[0]}
+    if not writers or not pages:
+        return []
+
+    def one(item):
+        rel, md = item
+        try:
+            return rel, copy_math(md, writers), None
+        except Exception as e:  # noqa: BLE001 (reported with the page's name)
+            return rel, None, f"nbs/{rel}: {e}"
+    problems = []
+    with ThreadPoolExecutor(max(1, n_workers)) as ex:
+        for rel, found, err in ex.map(one, pages.items()):
+            if err:
+                problems.append(err)
+                continue
+            source, copies = found
+            for name, got in copies.items():
+                lost = Counter(tex_key(*f) for f in source) - Counter(tex_key(*f) for f in got)
+                if not lost:
+                    continue
+                fix = ("give the format `variant: +tex_math_dollars` in nbs/_quarto.yml, so Pandoc writes `$...$`"
+                       if "tex_math_dollars" not in writers[name] else "")
+                shown = ", ".join(show_math(*f) for f in list(lost)[:3])
+                problems.append(f"nbs/{rel}: the `{name}` copy of {page_name(rel)} loses {sum(lost.values())} of its "
+                                f"{len(source)} formulas ({shown}{', ...' if len(lost) > 3 else ''}): a reader of "
+                                f"that markdown gets no formula{'; ' + fix if fix else ''}")
+    return problems
+
+
+def written_copies(site: Site, docs: Path, rel: str) -> list[Path]:
+    """The markdown copies of notebook `rel`'s page that a Quarto render left: keep-md's `.html.md` (next to the
+    processed notebook, or in the site) and the markdown formats' `.md` (in the site)."""
+    nb, page = PurePosixPath(rel), PurePosixPath(page_name(rel))
+    proc = site.root / "_proc"
+    names = [proc / nb.with_suffix(".html.md"), docs / page.with_suffix(".html.md"), docs / page.with_suffix(".md"),
+             proc / nb.with_suffix(".md")]
+    return [p for p in dict.fromkeys(names) if p.exists()]
+
+
+def check_written_copies(site: Site, docs: Path, out=print) -> list[str]:
+    """Where Quarto rendered the site: the formulas of each page (from its processed notebook in `_proc/`) are
+    `$`-delimited formulas with the same TeX in the markdown copies Quarto wrote of it."""
+    problems, pages_with_math, checked = [], 0, 0
+    for rel in (r for r in site.pages.values() if r.endswith(".ipynb")):
+        nb = site.root / "_proc" / rel
+        want = source_math(markdown_text(read_nb(nb)))[0] if nb.exists() else []
+        if not want:
+            continue
+        pages_with_math += 1
+        for copy_path in written_copies(site, docs, rel):
+            checked += 1
+            reader = "markdown" if copy_path.name.endswith(".html.md") else "commonmark+tex_math_dollars"
+            got = ast_math(json.loads(_pandoc_run(["-f", reader, "-t", "json"], copy_path.read_text(encoding="utf-8"))))
+            lost = Counter(tex_key(*f) for f in want) - Counter(tex_key(*f) for f in got)
+            if lost:
+                where = copy_path.relative_to(site.root).as_posix()
+                problems.append(f"{where}: {sum(lost.values())} of the {len(want)} formulas of nbs/{rel} are not "
+                                f"formulas there ({', '.join(show_math(*f) for f in list(lost)[:3])})")
+    if pages_with_math and not checked:
+        out(f"Math in the markdown copies not checked on the rendered site: Quarto left no .html.md or .md copy of "
+            f"the {pages_with_math} pages with formulas.")
+    return problems
+
+
+def check_math_method(nbs: Path) -> list[str]:
+    """The site shows TeX as formulas: nbs/_quarto.yml's `html-math-method` is unset (Quarto's default: MathJax,
+    which Quarto loads on every page with math) or one that renders TeX in the browser."""
+    p = nbs / "_quarto.yml"
+    cfg = (yaml.safe_load(p.read_text(encoding="utf-8")) or {}) if p.exists() else {}
+    method = ((cfg.get("format") or {}).get("html") or {}).get("html-math-method")
+    name = method.get("method") if isinstance(method, dict) else method
+    if name is None or str(name).lower() in MATH_METHODS:
+        return []
+    return [f"nbs/_quarto.yml: html-math-method {name!r} shows formulas as plain text; use mathjax (the default) "
+            "or katex"]
 
 
 _GH_PATH = re.compile(r"^https?://(?:github\.com/(?P<a>[^/]+/[^/]+)/(?:blob|tree|edit|raw)/(?P<ab>[^/]+)/"
@@ -823,6 +1095,9 @@ def check_processed(site: Site, proc: Path, htmls: dict, max_output_lines: int =
                  for n, s in dupes.items() if len(s) > 1]
     pages = {r: Page(h) for r, h in htmls.items()}
     ids = {page_name(r): p.ids for r, p in pages.items()}
+    markdown = {r: markdown_text(read_nb(proc / r)) for r in pages if (proc / r).exists() and r.endswith(".ipynb")}
+    markdown.update({r: (proc / r).read_text(encoding="utf-8") for r in pages if r.endswith(".qmd") and
+                     (proc / r).exists()})
     width = None if site_wraps_code(site.nbs) else CODE_WIDTH
     for rel in rels:
         where = f"nbs/{rel}"
@@ -849,6 +1124,8 @@ def check_processed(site: Site, proc: Path, htmls: dict, max_output_lines: int =
     for rel, page in pages.items():
         where = f"nbs/{rel}" if rel.endswith(".ipynb") else f"_proc/{rel}"
         problems += [f"{where}: {p}" for p in check_html(page, width)]
+        if rel in markdown:
+            problems += [f"{where}: {p}" for p in check_math(page, markdown[rel])]
         for kind, target in page.refs:
             why = link_problem(site, rel, target, ids, kind)
             if why:
@@ -887,6 +1164,7 @@ def check_site_config(nbs: Path) -> list[str]:
     for css in ([html["css"]] if isinstance(html.get("css"), str) else html.get("css") or []):
         if not (nbs / css).exists():
             problems.append(f"nbs/_quarto.yml: css {css} is not in nbs/")
+    problems += check_math_method(nbs)
     web = cfg.get("website") or {}
     if not (web.get("search") or (web.get("navbar") or {}).get("search")):
         problems.append("nbs/_quarto.yml: website search is off")
@@ -909,7 +1187,8 @@ def link_checker(docs: Path) -> list[str] | None:
 
 def check_rendered(site: Site, docs: Path, launch_links: bool = True, out=print) -> list[str]:
     """Problems with the site Quarto rendered into `docs` (`site.pages` filled by check_processed): every page there,
-    the same page checks as on Pandoc's HTML, and links by a maintained link checker where one is installed."""
+    the same page checks as on Pandoc's HTML (MathJax loaded where there are formulas), the formulas in the markdown
+    copies Quarto wrote, and links by a maintained link checker where one is installed."""
     problems = []
     width = None if site_wraps_code(site.nbs) else CODE_WIDTH
     for name, src in sorted(site.pages.items()):
@@ -923,6 +1202,7 @@ def check_rendered(site: Site, docs: Path, launch_links: bool = True, out=print)
             problems.append(f"_docs/{name}: no 'Open in Colab' link")
     if not (docs / "search.json").exists():
         problems.append("_docs/search.json: missing, so the site search finds nothing")
+    problems += check_written_copies(site, docs, out=out)
     cmd = link_checker(docs)
     if cmd is None:
         out("Link check of the rendered site skipped: neither lychee nor linkchecker is installed.")

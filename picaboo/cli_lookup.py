@@ -14,16 +14,20 @@ def command_line(args:argparse.Namespace) -> str:
              f"--seed {args.seed}"]
     flags += [f"--max-time {args.max_time:g}"] if args.max_time else []
     flags += [f"--eval-limit {args.eval_limit}"] if args.eval_limit else []
+    flags += [f"--context-length {args.context_length}"] if args.context_length else []
     return "picaboo finetune-lookup " + " ".join(flags)
 
 def finetune_lookup_command(args:argparse.Namespace) -> int:
     "Run `picaboo finetune-lookup`: teach a chat model to look names up, save it with a card of measured figures."
-    for flag, value in {"--max-steps": args.max_steps, "--batch-size": args.batch_size}.items():
+    sizes = {"--max-steps": args.max_steps, "--batch-size": args.batch_size}
+    sizes["--context-length"] = 1 if args.context_length is None else args.context_length
+    for flag, value in sizes.items():
         if value <= 0:
             raise ValueError(f"{flag} must be positive, got {value}")
     from picaboo.lookup_recipe import make_lookup_model
     card = make_lookup_model(args.base, args.out, args.max_steps, args.max_time, args.batch_size,
-                             args.max_learning_rate, args.seed, args.eval_limit, command_line(args))
+                             args.max_learning_rate, args.seed, args.eval_limit, command_line(args),
+                             args.context_length)
     print(f"saved {args.out}; figures: {card['figures']}", flush=True)
     return 0
 
@@ -39,6 +43,8 @@ def add_cli(subparsers):
     p.add_argument("--max-learning-rate", type=float, default=1e-3, help="peak learning rate (default: 1e-3)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data and the run (default: 0)")
     p.add_argument("--eval-limit", type=int, default=None, help="score at most this many held-out questions per kind")
+    p.add_argument("--context-length", type=int, default=None,
+                   help="grow the base's context to this many tokens (default: keep it)")
     p.set_defaults(func=finetune_lookup_command)
 
 def main(argv:list[str]|None=None) -> int:

@@ -6,6 +6,7 @@ __all__ = ['EARLIER',
  'ask_with_context',
  'lookup_scores',
  'chat_scores',
+ 'grow_context',
  'lookup_figures',
  'make_lookup_model']
 
@@ -26,7 +27,9 @@ from .chat_data import SYSTEM_PROMPTS, sentences
 from .finetune import ChatBatches, folder_facts, load_for_chat, machine, pad_batch
 from .lookup import (DocIndex, add_lookup_tokens, chat_with_lookup, default_index, fit_prompt, lookup,
                      lookup_training_pair, normalise, result_budget)
+from .model import PicabooLM, PicabooLMParams
 from .training import Trainer, TrainerParams
+from .training_history import history_record, save_history
 from .tool_data import (QUESTIONS, ask, fake_names, lookup_conversation, lookup_examples, questions_about,
                                 split_subjects, train_lookup, with_context, without_dropout)
 
@@ -106,6 +109,25 @@ def chat_scores(model, # a chat model without the lookup (picaboo-tiny-chat)
             total[group] += 1
     return {**{f"{g}_right": round(right[g] / total[g], 4) for g in total}, "questions": total}
 
+# %% ../nbs/14_lookup.ipynb #a9333195
+def grow_context(model, # a PicabooLM
+                 context_length:int, # the new context, at least the model's
+                ):
+    "A copy of `model` that reads `context_length` tokens; learned positions past the old end repeat the first ones."
+    old = model.params.context_length
+    if context_length < old:
+        raise ValueError(f"grow_context makes the context longer: {context_length} < {old}")
+    if context_length == old:
+        return model
+    params = PicabooLMParams.from_dict({**model.params.to_dict(), "context_length": context_length})
+    with torch.random.fork_rng(devices=[]):
+        bigger = PicabooLM(params).to(model.device)
+    state = model.state_dict()
+    if "pos_emb.weight" in state:
+        state["pos_emb.weight"] = state["pos_emb.weight"][torch.arange(context_length) % old]
+    bigger.load_state_dict(state)
+    return bigger
+
 # %% ../nbs/14_lookup.ipynb #845af120
 def lookup_figures(model, tokenizer, index:DocIndex, val:list[dict], limit:int|None=None) -> dict:
     "The scores of lookup_scores alone, behind a system prompt, and after an earlier exchange."
@@ -121,6 +143,7 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
                       seed:int=0, # seed of everything
                       eval_limit:int|None=None, # held-out questions of each kind to score (None: all)
                       command:str="", # the command line, for the card
+                      context_length:int|None=None, # grow the base's context to this many tokens (None: keep it)
                      ) -> dict:
     "The whole recipe: add the lookup tokens to `base`, build the data, train, score, save with a card; the card."
     t0 = time.perf_counter()
@@ -128,6 +151,7 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         add_lookup_tokens(model, tokenizer)
+        model = grow_context(model, context_length or model.params.context_length)
     index = default_index()
     train, val, counts = lookup_examples(index, tokenizer, model.params.context_length, seed)
     base_figures = chat_scores(*load_for_chat(base, seed), index, val, eval_limit)
@@ -147,6 +171,7 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
     out = Path(out)
     model.save_pretrained(out)
     tokenizer.save(out)
+    save_history(history_record(trainer.history, command), out)
     (out/"held_out.json").write_text(json.dumps(val, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
     m, loss = corpus_manifest(), trainer.history.get("loss", [])
     card = {"name": out.name, "base": str(base), "command": command, "seed": seed, "machine": machine(),

@@ -5,9 +5,9 @@ tracker prints. Both runs must be listed in the runs table of the Model training
 Needs Chromium at /usr/bin/chromium (Debian: `apt-get install chromium`; elsewhere point PICABOO_CHROMIUM at a
 Chromium or Chrome), Playwright's Python package (`pip install playwright`, no browser download) and MLflow's
 web page (the full `mlflow` package; `mlflow-skinny` has no UI); without them the test is skipped.
-PICABOO_TRACKING_STORE=/path/to/mlflow.db checks an existing store holding the chapter's two runs (kept from
-nbs/06b_tracking.ipynb) instead of making one; PICABOO_SCREENSHOT=nbs/images/tracking-runs.png refreshes the
-chapter's screenshot."""
+PICABOO_TRACKING_STORE=/path/to/mlflow.db checks an existing store instead of making one; with the store of
+nbs/06b_tracking.ipynb's two runs (run the chapter but its last cell, which deletes the folder `tmp`) and
+PICABOO_SCREENSHOT=nbs/images/tracking-runs.png, it refreshes the chapter's screenshot."""
 import os
 import re
 import shutil
@@ -158,9 +158,9 @@ def dismiss(page, button:str):
         pass
 
 
-def test_mlflow_ui_lists_the_training_runs(store, ui, browser, tmp_path):
+def test_mlflow_ui_lists_the_training_runs(browser, store, ui, tmp_path):
     runs_link, run_link = printed_links(store, ui, tmp_path)
-    page = browser.new_page(viewport={"width": 1200, "height": 640})
+    page = browser.new_page(viewport={"width": 1200, "height": 700})
     page.goto(runs_link)  # the link the tracker prints first: the experiment's runs, Model training view
     assert shows_runs(page), page.inner_text("body")[:1000]
     assert "No data available" not in page.inner_text("body") and "workflowType=machine_learning" in page.url
@@ -176,14 +176,14 @@ def test_mlflow_ui_lists_the_training_runs(store, ui, browser, tmp_path):
         shutil.copy(screenshot, ROOT/os.environ["PICABOO_SCREENSHOT"])
     page.close()
 
-    context = browser.new_context(viewport={"width": 1200, "height": 640})  # a fresh browser: no remembered view
+    context = browser.new_context(viewport={"width": 1200, "height": 700})  # a fresh browser: no remembered view
     page = context.new_page()
     page.goto(run_link)  # the run's own page
     page.get_by_text("train_loss").first.wait_for(state="visible", timeout=20_000)
     assert any(name in page.inner_text("body") for name in RUN_NAMES)
     context.close()
 
-    context = browser.new_context(viewport={"width": 1200, "height": 640})  # again a fresh browser
+    context = browser.new_context(viewport={"width": 1200, "height": 700})  # again a fresh browser
     page = context.new_page()
     page.goto(runs_link.split("/runs")[0])  # the experiment's bare address, as a click in the experiment list gives
     if not shows_runs(page):  # MLflow 3.17 opens GenAI's "Traces 0" here: the switch at the top left fixes it

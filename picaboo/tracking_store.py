@@ -50,7 +50,7 @@ def flatten_params(config, # a dict or dataclass of settings, possibly nested
 
 # %% ../nbs/06b_tracking.ipynb #484fde9b
 _DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"  # MLflow's own default: a SQLite file in the working folder
-EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}  # MLflow 3's UI: show training runs
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}  # MLflow 3: an experiment of training runs
 
 def resolve_tracking_uri(uri:str|None=None, # an explicit URI; default: $MLFLOW_TRACKING_URI, else ./mlflow.db
                         ) -> str:

@@ -169,6 +169,7 @@ def test_default_store_is_local_sqlite(tmp_path, monkeypatch):
     summary = tracker.finish()
     assert "mlflow ui --backend-store-uri" in summary and "NOT LOGGED" not in summary
     assert f"/#/experiments/{tracker.experiment_id}/runs/{tracker.run_id}" in summary  # the direct link
+    assert f"/#/experiments/{tracker.experiment_id}/runs?workflowType=machine_learning " in summary  # the runs table
     tags = MlflowClient(tracker.tracking_uri).get_experiment(tracker.experiment_id).tags
     assert tags["mlflow.experimentKind"] == "custom_model_development"  # MLflow 3's UI shows it as training runs
     assert (tmp_path/"mlflow.db").exists() and list((tmp_path/"mlruns").rglob("hello.txt"))

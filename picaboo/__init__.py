@@ -3,7 +3,7 @@ __version__ = "0.1.0"
 import importlib as _importlib
 
 # The public names, each with the module that defines it. This file is written by hand (nbdev only updates the
-# version line); the check in nbs/11b_cli.ipynb keeps the table true. A name is imported from its module the first
+# version line); the check in nbs/15c_cli.ipynb keeps the table true. A name is imported from its module the first
 # time it is used, so `import picaboo` (and `picaboo --help`) does not import torch.
 _EXPORTS = {
     "Document": "picaboo.data",
@@ -40,6 +40,8 @@ _EXPORTS = {
     "Trainer": "picaboo.training",
     "TrainerParams": "picaboo.training_params",
     "plot_history": "picaboo.training_plots",
+    "load_history": "picaboo.training_history",
+    "plot_learning": "picaboo.training_history",
     "corpus_manifest": "picaboo.cards",
     "checkpoint_metrics": "picaboo.cards",
     "generate_tokens": "picaboo.sampling",
@@ -60,6 +62,8 @@ _EXPORTS = {
     "assistant_loss": "picaboo.finetune",
     "bits_per_byte": "picaboo.evaluation",
     "report_card": "picaboo.evaluation",
+    "chat_with_lookup": "picaboo.lookup",
+    "DocLookup": "picaboo.lookup",
     "card_table": "picaboo.evaluation",
     "nearest_tokens": "picaboo.inside",
     "logit_lens": "picaboo.inside",

@@ -152,9 +152,13 @@ def chat(model, # a PicabooLM fine-tuned for chat
          max_new_tokens:int=64, # at most this many tokens in the reply
          stream:bool=False, # True: return an iterator of text pieces as they are generated
          temperature:float=0.0, # 0: greedy, the same reply every time
+         tool=None, # a tool the model was taught to call (chapter 14's `DocLookup`); it runs the whole turn
          **sampling, # top_k, top_p, min_p, repetition_penalty, seed, use_cache (see chapter 10)
         ) -> str|Iterator[str]:
     "The assistant's reply to `messages`, stopped at the end of its turn; old turns are dropped to fit the context."
+    if tool is not None:
+        return tool(model, tokenizer, messages, max_new_tokens=max_new_tokens, stream=stream, temperature=temperature,
+                    **sampling)
     ctx = model.params.context_length
     kept = fit_history(tokenizer, messages, ctx - min(max_new_tokens, ctx // 2))
     pieces = stream_reply(model, tokenizer, render(tokenizer, kept, add_generation_prompt=True), max_new_tokens,

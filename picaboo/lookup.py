@@ -8,7 +8,7 @@ Docs: https://picaboo-book.github.io/picaboo/lookup.html.md"""
 __all__ = ['LOOKUP_TOKENS', 'DEFAULT_LOOKUP_MODEL', 'RESULT_TOKENS', 'MIN_RESULT_TOKENS', 'ANSWER_TOKENS',
            'NAME_TOKENS', 'NAME_ROOM', 'add_lookup_tokens', 'has_lookup_tokens', 'lookup_token_ids',
            'render_lookup_turns', 'lookup_training_pair', 'plot_exchange', 'fit_prompt', 'result_budget',
-           'stream_with_lookup', 'default_index', 'chat_with_lookup']
+           'stream_with_lookup', 'default_index', 'chat_with_lookup', 'DocLookup']
 
 # %% ../nbs/14_lookup.ipynb #fb62ae0f
 import difflib
@@ -232,3 +232,17 @@ def chat_with_lookup(model, # a PicabooLM fine-tuned for lookups (picaboo-tiny-l
     pieces = stream_with_lookup(model, tokenizer, ids, index, on_lookup, max_new_tokens, max_calls,
                                 temperature=temperature, **sampling)
     return pieces if stream else "".join(pieces)
+
+# %% ../nbs/14_lookup.ipynb #8efb417b
+class DocLookup:
+    "The documentation lookup as a tool for `chat(..., tool=DocLookup())`: it runs the turn with `chat_with_lookup`."
+    def __init__(self, index:DocIndex|None=None, # where names are looked up (None: the embedded corpus)
+                 on_lookup:Callable|None=None, # called with each Lookup as it happens
+                 max_calls:int=3, # lookups per reply at most
+                ):
+        self.index, self.on_lookup, self.max_calls = index, on_lookup, max_calls
+
+    def __call__(self, model, tokenizer, messages:Sequence[dict], **settings) -> str|Iterator[str]:
+        "The reply to `messages`, looking names up as the model asks (settings: max_new_tokens, stream, ...)."
+        return chat_with_lookup(model, tokenizer, messages, self.index, self.on_lookup, max_calls=self.max_calls,
+                                **settings)

@@ -248,8 +248,10 @@ class Trainer:
             tracker.log_text(text, f"samples/step_{self.step:06d}.txt")
         if p.save_every and self.step % p.save_every == 0 and not last:
             self.save("latest.pt")
-        if p.checkpoint_every and self.step % p.checkpoint_every == 0 and self.save(numbered_name(self.step)):
-            prune_numbered(self.ckpt_dir, p.keep_last, self.step)  # on rank 0, whose save returns the path
+        if p.checkpoint_every and self.step % p.checkpoint_every == 0:
+            written = self.save(numbered_name(self.step))  # None on the ranks that do not write
+            if written:
+                prune_numbered(self.ckpt_dir, p.keep_last, self.step)
 
     def train(self) -> nn.Module:
         "Run the training loop; returns the (unwrapped) model. History in `history`, why it stopped in `stop_reason`."

@@ -20,8 +20,8 @@ from torch import nn
 
 # the trainer is built from the modules below; their names can also be imported from picaboo.training
 from .checkpoint import (BatchStream, capture_rng_state, config_differences, find_checkpoint, load_checkpoint,
-                                load_weights, model_config, restore_rng_state, save_checkpoint,
-                                tokenizer_differences)
+                                load_weights, model_config, numbered_checkpoints, numbered_name, restore_rng_state,
+                                save_checkpoint, tokenizer_differences)
 from .device import pick_device
 from .distributed import all_mean, gather_objects, init_distributed, wrap_ddp
 from .model import IGNORE_INDEX
@@ -31,8 +31,7 @@ from .tracking import journal_folder, start_tracking
 from .training_params import RESUME_MUST_MATCH, TrainerParams, check_params
 from .training_plots import LivePlot, plot_history
 from .validation import count_bytes, evaluate, validation_metrics
-from .run_folder import (CtrlC, encode_prompt, numbered_checkpoints, numbered_name, prune_numbered,
-                                refuse_to_overwrite, run_in_folder)
+from .run_folder import CtrlC, encode_prompt, prune_numbered, refuse_to_overwrite, run_in_folder
 
 # %% ../nbs/08_training.ipynb #82ff92ca
 class Trainer:

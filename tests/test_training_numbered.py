@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from picaboo.batches import RandomWindowSampler
-from picaboo.checkpoint import load_checkpoint
 from picaboo.cli import main
 from picaboo.model import PicabooLM, PicabooLMParams
-from picaboo.run_folder import numbered_checkpoints, numbered_name, prune_numbered
+from picaboo.checkpoint import load_checkpoint, numbered_checkpoints, numbered_name
+from picaboo.run_folder import prune_numbered
 from picaboo.training import Trainer, TrainerParams
 
 MODELS = Path(__file__).resolve().parents[1]/"models"
@@ -125,3 +125,16 @@ def test_tie_weights_flags_parse():
     parse = lambda *argv: vars(parser.parse_args(["train", *argv])).get("tie_weights", "unset")
     assert (parse(), parse("--tie-weights"), parse("--no-tie-weights"), parse("--tie-weights", "auto")) == \
         ("unset", True, False, "auto")
+
+
+def test_a_damaged_latest_points_to_the_newest_complete_numbered_checkpoint(tmp_path):
+    from picaboo.checkpoint import save_checkpoint
+    model = PicabooLM(PicabooLMParams.preset("tiny", vocab_size=64, context_length=16, num_blocks=1, d_model=16,
+                                             num_heads=2))
+    for step in (2, 4, 6):
+        save_checkpoint(tmp_path/numbered_name(step), model, step=step)
+    (tmp_path/numbered_name(6)).write_bytes(b"")  # the newest numbered one is broken too
+    (tmp_path/"latest.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"latest.pt is damaged \(the file is empty\); step_000004.pt is a complete "
+                                         r"checkpoint to resume from"):
+        load_checkpoint(tmp_path)

@@ -7,13 +7,15 @@ Docs: https://picaboo-book.github.io/picaboo/checkpoints.html.md"""
 # %% auto #0
 __all__ = ['TOKENIZER_FILES', 'CHECKPOINT_FORMAT', 'remove_partial_files', 'atomic_save', 'capture_rng_state',
            'restore_rng_state', 'clean_state_dict', 'model_config', 'check_tokenizer_files',
-           'tokenizer_files', 'tokenizer_from_files', 'save_checkpoint', 'state_digest', 'find_checkpoint',
-           'load_checkpoint', 'BatchStream', 'config_differences', 'tokenizer_differences', 'load_weights']
+           'tokenizer_files', 'tokenizer_from_files', 'save_checkpoint', 'state_digest', 'numbered_name',
+           'numbered_checkpoints', 'find_checkpoint', 'load_checkpoint', 'BatchStream',
+           'config_differences', 'tokenizer_differences', 'load_weights']
 
 # %% ../nbs/06a_checkpoints.ipynb #7b1472fe
 import hashlib
 import os
 import random
+import re
 import tempfile
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -172,6 +174,17 @@ def _feed(h, obj):
         h.update(f"{type(obj).__name__} {obj!r};".encode())
 
 # %% ../nbs/06a_checkpoints.ipynb #f7acffb4
+def numbered_name(step:int, # optimizer steps done
+                 ) -> str:
+    "The file name of step `step`'s numbered checkpoint: numbered_name(200) -> 'step_000200.pt'."
+    return f"step_{step:06d}.pt"
+
+def numbered_checkpoints(folder, # a checkpoints folder
+                        ) -> dict[int, Path]:
+    "The numbered checkpoints in `folder`, {step: path} in step order (a killed save's `.part` file is not one)."
+    found = [(re.fullmatch(r"step_(\d+)\.pt", p.name), p) for p in Path(folder).glob("step_*.pt")]
+    return dict(sorted((int(m[1]), p) for m, p in found if m))
+
 def find_checkpoint(path, # a checkpoint file, or a folder holding `latest.pt`
                     name:str="latest.pt", # which checkpoint in a folder
                    ) -> Path:
@@ -200,8 +213,9 @@ def _read_checkpoint(path:Path, map_location) -> dict:
     return state
 
 def _instead(path:Path) -> str:
-    "What to do about a damaged checkpoint: the other checkpoint of the run, if it is complete."
-    for name in ("latest.pt", "best.pt"):
+    "What to do about a damaged checkpoint: another of the run that is complete (latest, best, numbered newest first)."
+    numbered = [p.name for p in reversed(numbered_checkpoints(path.parent).values())]
+    for name in ("latest.pt", "best.pt", *numbered):
         other = path.parent / name
         if other != path and other.is_file():
             try:

@@ -35,7 +35,8 @@ def add_cli(subparsers):
                    help="never generate this text's tokens in a row (repeatable; ' word' and 'word' differ)")
     p.add_argument("--logit-bias", action="append", default=[], metavar="TEXT=BIAS",
                    help="add BIAS to the logit that completes TEXT's tokens (repeatable; -100 all but bans it)")
-    p.add_argument("--num-samples", type=int, default=1, help="this many samples, one after the other (default 1)")
+    p.add_argument("--num-samples", type=int, default=1,
+                   help="this many samples, one after the other; with --num-beams, the best N beams (default 1)")
     p.add_argument("--num-beams", type=int, default=1,
                    help="beam search with this many beams instead of sampling (default 1: no beam search)")
     p.add_argument("--stop", action="append", default=[], metavar="TEXT", help="stop before this text (repeatable)")
@@ -73,7 +74,7 @@ def _check_combination(args:argparse.Namespace):
     if args.num_beams > 1:
         sampling = {"--temperature": args.temperature is not None, "--top-k": args.top_k is not None,
                     "--top-p": args.top_p is not None, "--min-p": args.min_p is not None,
-                    "--seed": args.seed is not None, "--num-samples": args.num_samples > 1,
+                    "--seed": args.seed is not None,
                     "--repetition-penalty": args.repetition_penalty != 1.0,
                     "--frequency-penalty": args.frequency_penalty != 0,
                     "--presence-penalty": args.presence_penalty != 0,
@@ -83,6 +84,9 @@ def _check_combination(args:argparse.Namespace):
         if given:
             raise ValueError(f"--num-beams searches for the most likely text and takes no sampling or penalty "
                              f"settings: drop {', '.join(given)}")
+        if args.num_samples > args.num_beams:
+            raise ValueError(f"--num-samples {args.num_samples} with --num-beams {args.num_beams}: the search keeps "
+                             f"{args.num_beams} hypotheses, so it returns at most {args.num_beams}; raise --num-beams")
     if args.num_samples > 1 and args.temperature == 0:
         raise ValueError(f"--num-samples {args.num_samples} with --temperature 0 (greedy) prints one text "
                          f"{args.num_samples} times: sample with a temperature > 0, or use --num-beams")
@@ -98,17 +102,21 @@ def _processors(args:argparse.Namespace, tokenizer) -> dict:
                 no_repeat_ngram_size=args.no_repeat_ngram_size,
                 sequence_bias=ban_sequences(bans, bias))
 
-def _beam_text(model, tokenizer, args:argparse.Namespace) -> str:
-    "The continuation beam search finds, cut before the first stop text."
+def _beam_texts(model, tokenizer, args:argparse.Namespace) -> list[tuple[str, float]]:
+    "The --num-samples best continuations beam search finds, best first, each cut before a stop text, with its score."
     import torch
     from picaboo.sampling import beam_search, encode_prompt
     idx = torch.tensor([encode_prompt(tokenizer, args.prompt)], device=model.device)
     stops = [tokenizer.eot_id] if tokenizer.eot_id is not None else []
-    best, _ = beam_search(model, idx, args.max_new_tokens, args.num_beams, stop_tokens=stops,
-                          use_cache=not args.no_cache)
-    text = tokenizer.decode([t for t in best[0, idx.size(1):].tolist() if t not in stops])
-    cuts = [i for s in args.stop if (i := text.find(s)) >= 0]
-    return text[:min(cuts)] if cuts else text
+    beams, scores = beam_search(model, idx, args.max_new_tokens, args.num_beams, stop_tokens=stops,
+                                use_cache=not args.no_cache, num_return_sequences=args.num_samples)
+    texts = []
+    for row in beams[:, idx.size(1):].tolist():
+        ended = [i for i, t in enumerate(row) if t in stops]
+        text = tokenizer.decode(row[:ended[0]] if ended else row)
+        cuts = [i for s in args.stop if (i := text.find(s)) >= 0]
+        texts.append(text[:min(cuts)] if cuts else text)
+    return list(zip(texts, scores.tolist()))
 
 def sample_command(args:argparse.Namespace, # the parsed flags of `picaboo sample`
                   ) -> int:
@@ -126,7 +134,11 @@ def sample_command(args:argparse.Namespace, # the parsed flags of `picaboo sampl
     processors = _processors(args, tokenizer)
     out = sys.stdout
     if args.num_beams > 1:
-        out.write(args.prompt + _beam_text(model, tokenizer, args) + "\n")
+        beams = _beam_texts(model, tokenizer, args)
+        for i, (text, score) in enumerate(beams):
+            if len(beams) > 1:
+                out.write(f"--- beam {i + 1} of {len(beams)} (score {score:.3f}) ---\n")
+            out.write(args.prompt + text + "\n")
         return 0
     for i in range(args.num_samples):
         if args.num_samples > 1:

@@ -167,22 +167,32 @@ def _extend_beams(scores:torch.Tensor, # (nb,) log-probabilities of the current 
                   logits:torch.Tensor, # (nb, V) their next-token logits
                   num_beams:int, # beams to keep
                   stop:set, # stop token ids
+                  last:bool, # the last step: every one of the best num_beams extensions ends
                  ) -> tuple[list, list, list, list]:
-    "The best one-token extensions: (rows, tokens, scores) of beams that go on; (score, row, token) of those that stop."
+    "The best one-token extensions: (rows, tokens, scores) of beams that go on; (score, row, token) of those that end."
     cand = (scores[:, None] + logits.float().log_softmax(-1)).flatten()  # (nb * V,) every one-token extension
-    top_scores, top = cand.topk(min(2 * num_beams, cand.numel()))  # enough to refill after stops
-    rows, toks, kept, stopped = [], [], [], []
-    for s, i in zip(top_scores.tolist(), top.tolist()):
+    top_scores, top = cand.topk(min(max(2, 1 + len(stop)) * num_beams, cand.numel()))  # enough to refill after stops
+    rows, toks, kept, ended = [], [], [], []
+    for rank, (s, i) in enumerate(zip(top_scores.tolist(), top.tolist())):
         row, tok = divmod(i, logits.size(-1))
-        if tok in stop:
-            stopped.append((s, row, tok))
-        else:
+        if tok in stop or last:
+            if rank < num_beams:  # only the best num_beams extensions may end, as in transformers
+                ended.append((s, row, tok))
+        elif len(rows) < num_beams:
             rows.append(row)
             toks.append(tok)
             kept.append(s)
-        if len(rows) == num_beams:
-            break
-    return rows, toks, kept, stopped
+    return rows, toks, kept, ended
+
+def _stack_padded(hypotheses:list, # (score, ids) pairs, best first
+                  pad:int, # fills the end of the shorter ones
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    "The ids as one (N, longest) tensor, shorter rows padded at the end, and the scores (N,)."
+    ids = [h[1] for h in hypotheses]
+    out = ids[0].new_full((len(ids), max(len(i) for i in ids)), pad)  # (N, T + n)
+    for row, i in enumerate(ids):
+        out[row, :len(i)] = i
+    return out, torch.tensor([h[0] for h in hypotheses])
 
 @torch.inference_mode()
 def beam_search(model, # a PicabooLM
@@ -192,38 +202,43 @@ def beam_search(model, # a PicabooLM
                 length_penalty:float=1.0, # finished scores are divided by (new tokens) ** length_penalty
                 stop_tokens:Sequence[int]=(), # a hypothesis ending in one of these is finished
                 use_cache:bool=True, # share a KV cache between the beams (when the text fits the context)
-               ) -> tuple[torch.Tensor, float]:
-    "The best continuation `num_beams` hypotheses find: its ids (1, T + n) and its length-normalised log-probability."
+                num_return_sequences:int=1, # how many of the best hypotheses to return (at most num_beams)
+                pad_id:int|None=None, # fills shorter hypotheses (default: the first stop token, else 0)
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    "The best continuations: ids (num_return_sequences, T + n), best first, and their length-normalised log-probs."
     if idx.dim() != 2 or idx.size(0) != 1:
         raise ValueError(f"beam_search takes one prompt of shape (1, T), got {tuple(idx.shape)}")
-    if num_beams < 1:
-        raise ValueError(f"num_beams must be >= 1, got {num_beams}")
+    if num_beams < 1 or not 1 <= num_return_sequences <= num_beams:
+        raise ValueError(f"num_beams must be >= 1 and num_return_sequences between 1 and num_beams (the search keeps "
+                         f"only num_beams hypotheses), got num_beams={num_beams}, "
+                         f"num_return_sequences={num_return_sequences}")
+    if max_new_tokens == 0:
+        return idx.expand(num_return_sequences, -1).clone(), torch.zeros(num_return_sequences)
     ctx, T, stop = model.params.context_length, idx.size(1), set(stop_tokens)
     use_cache = use_cache and T + max_new_tokens - 1 <= ctx
     cache = model.new_kv_cache(1) if use_cache else None
-    beams, scores, done = idx, torch.zeros(1, device=idx.device), []  # done: (normalised score, ids)
+    beams, scores, done = idx, torch.zeros(1, device=idx.device), []  # done: (normalised score, ids), best first
     was_training = model.training
     model.eval()
     try:
         logits = model(idx[:, -ctx:], kv_cache=cache)[:, -1]  # (1, V)
         for step in range(1, max_new_tokens + 1):
-            rows, toks, kept, stopped = _extend_beams(scores, logits, num_beams, stop)
-            for s, row, tok in stopped:
-                done.append((s / step ** length_penalty, torch.cat([beams[row], beams.new_tensor([tok])])))
+            rows, toks, kept, ended = _extend_beams(scores, logits, num_beams, stop, last=step == max_new_tokens)
+            done += [(s / step ** length_penalty, torch.cat([beams[row], beams.new_tensor([tok])]))
+                     for s, row, tok in ended]
+            done = sorted(done, key=lambda d: d[0], reverse=True)[:num_beams]  # the best num_beams that ended
+            if len(done) == num_beams or step == max_new_tokens:
+                break
             beams = torch.cat([beams[rows], beams.new_tensor(toks)[:, None]], 1)  # (nb, T + step)
             scores = scores.new_tensor(kept)
-            if len(done) >= num_beams or step == max_new_tokens:
-                break
             if use_cache:
                 logits = model(beams[:, -1:], kv_cache=cache.select(torch.tensor(rows, device=idx.device)))[:, -1]
             else:
                 logits = model(beams[:, -ctx:])[:, -1]  # (nb, V)
     finally:
         model.train(was_training)
-    n = beams.size(1) - T
-    done += [(s / max(n, 1) ** length_penalty, b) for s, b in zip(scores.tolist(), beams)]
-    score, best = max(done, key=lambda d: d[0])
-    return best[None], score
+    pad = pad_id if pad_id is not None else (stop_tokens[0] if len(stop_tokens) else 0)
+    return _stack_padded(done[:num_return_sequences], pad)
 
 # %% ../nbs/10_sampling.ipynb #c976e337
 def decodable_only(model, # a PicabooLM

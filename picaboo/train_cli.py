@@ -32,7 +32,8 @@ from .training_params import check_params
 from .train_config import (CLI_DEFAULTS, DATA_DEFAULTS, MODEL_FIELDS, OBJECT_FIELDS, RESUME_FIXED,
                                   _NOT_CARRIED, _add_field_flags, _explicit, _or_none, _parse_config_text,
                                   _same_setting, _saved_settings, _section, _type_of, check_data_settings,
-                                  field_comments, load_config_file, resolve_config, resume_settings)
+                                  decide_tie_weights, field_comments, load_config_file, pending_tie_weights,
+                                  resolve_config, resume_settings)
 
 # %% ../nbs/08a_train_cli.ipynb #c5f8bbb9
 def _fingerprint(path, tokenizer, val_fraction, seed) -> str:
@@ -141,10 +142,12 @@ def train_command(args:argparse.Namespace) -> int:
     device = pick_device(t.get("device"))
     tokenizer = _load_tokenizer(d["tokenizer"])
     encode_prompt(tokenizer, t.get("sample_prompt", ""))
-    params = PicabooLMParams.preset(d["preset"], **{"vocab_size": tokenizer.vocab_size, **cfg["model"]})
+    model_settings, tie_auto = pending_tie_weights(cfg["model"])  # 'auto': decided once the data is encoded
+    params = PicabooLMParams.preset(d["preset"], **{"vocab_size": tokenizer.vocab_size, **model_settings})
     refuse_to_overwrite(t["checkpoints_path"], t.get("resume_from"), t.get("overwrite", False))
     rank, world_size, _ = init_distributed(device)
     bins = _encoded_data(d, tokenizer, out, rank, world_size)
+    tie_line = decide_tie_weights(params, bins[0]) if tie_auto else None
     torch.manual_seed(t.get("seed", TrainerParams.seed))
     model = PicabooLM(params)
     B, T, seed = t["batch_size"], params.context_length, d["data_seed"]
@@ -153,8 +156,11 @@ def train_command(args:argparse.Namespace) -> int:
         train_dataloader=RandomWindowSampler(bins[0], B, T, seed=seed, rank=rank, world_size=world_size),
         val_dataloader=RandomWindowSampler(bins[1], B, T, seed=seed + 1, rank=rank, world_size=world_size), **t))
     if rank == 0:
-        settings = json.dumps({**cfg, "model": {**params.to_dict()}}, indent=1, default=str) + "\n"
+        auto = {"auto": {"tie_weights": tie_line}} if tie_line else {}
+        settings = json.dumps({**cfg, "model": {**params.to_dict()}, **auto}, indent=1, default=str) + "\n"
         atomic_write_bytes(out/"config.json", settings.encode("utf-8"))
+        if tie_line:
+            print(tie_line, flush=True)
         _announce(trainer, model, out, world_size, B * T * trainer.params.gradient_accumulation_steps * world_size)
     try:
         trainer.train()

@@ -5,11 +5,15 @@ __all__ = ['OBJECT_FIELDS',
  'DATA_DEFAULTS',
  'CLI_DEFAULTS',
  'RESUME_FIXED',
+ 'TIE_WEIGHTS_BELOW',
  'field_comments',
  'load_config_file',
  'resolve_config',
  'resume_settings',
- 'check_data_settings']
+ 'check_data_settings',
+ 'pending_tie_weights',
+ 'choose_tie_weights',
+ 'decide_tie_weights']
 
 # %% ../nbs/08a_train_cli.ipynb #92dd4deb
 import argparse
@@ -23,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from .batches import RandomWindowSampler, check_bin_tokenizer, encode_corpus, meta_path
+from .batches import RandomWindowSampler, check_bin_tokenizer, encode_corpus, load_bin, meta_path
 from .checkpoint import tokenizer_files
 from .data import atomic_write_bytes, shipped_dir
 from .device import pick_device
@@ -61,6 +65,12 @@ def _or_none(kind):
     parse.__name__ = kind.__name__
     return parse
 
+def _auto_only(text:str) -> str:
+    "The value of `--tie-weights VALUE`: only 'auto' (the switch alone ties, --no-tie-weights unties)."
+    if text != "auto":
+        raise argparse.ArgumentTypeError(f"takes no value or 'auto', got {text!r}")
+    return text
+
 def field_comments(cls) -> dict:
     "The comment after each field of a dataclass's source: {'max_steps': 'stop after ...', ...}."
     try:
@@ -82,6 +92,10 @@ def _add_field_flags(group, cls, names, preset:bool=False):
         metavar = "N" if "int" in t else "X" if "float" in t else "TEXT"
         if f.name == "betas":
             group.add_argument(flag, type=float, nargs=2, help=help, metavar=("B1", "B2"))
+        elif f.name == "tie_weights":  # a switch that also takes 'auto'
+            group.add_argument(flag, nargs="?", const=True, type=_auto_only, metavar="auto", help=help + "; "
+                               f"--tie-weights auto: tie below {TIE_WEIGHTS_BELOW:,} training tokens, else untie")
+            group.add_argument("--no-" + flag[2:], dest=f.name, action="store_false", help="untie them")
         elif kind is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help)
         else:
@@ -167,6 +181,8 @@ def resume_settings(saved:dict, # the run's config.json
 
 def _same_setting(name:str, value, before) -> bool:
     "True if `value` is the run's setting `before` (paths compared as the files they name)."
+    if name == "tie_weights" and value == "auto":
+        return True  # decided again from the same data, so the same choice (the trainer checks the model's shape)
     if name in ("data", "tokenizer") and isinstance(value, str) and isinstance(before, str):
         return Path(value).resolve() == Path(before).resolve()
     return value == before
@@ -200,3 +216,31 @@ def check_data_settings(d:dict, # the data section
     for name in ("data", "tokenizer"):  # None: the embedded corpus, the book's shipped tokenizer
         if d[name] is not None and (not isinstance(d[name], str) or not d[name]):
             raise ValueError(f"{name} must be a path (text); got {d[name]!r}")
+
+# %% ../nbs/08a_train_cli.ipynb #4922aa73
+TIE_WEIGHTS_BELOW = 1_000_000  # training tokens under which --tie-weights auto ties the head to the embedding
+
+def pending_tie_weights(model:dict, # the model section of the settings
+                       ) -> tuple[dict, bool]:
+    "The model section with tie_weights 'auto' set to True until the data decides, and whether it was 'auto'."
+    value = model.get("tie_weights")
+    if value is not None and not isinstance(value, bool) and value != "auto":
+        raise ValueError(f"tie_weights must be true, false or 'auto' (decided by the training set's size); "
+                         f"got {value!r}")
+    return ({**model, "tie_weights": True}, True) if value == "auto" else (model, False)
+
+def choose_tie_weights(train_tokens:int, # tokens in the training split
+                      ) -> tuple[bool, str]:
+    "What --tie-weights auto picks for a training set of `train_tokens` tokens, and one line saying why."
+    if train_tokens < TIE_WEIGHTS_BELOW:
+        return True, (f"--tie-weights auto: tied, as the training set has {train_tokens:,} tokens (under "
+                      f"{TIE_WEIGHTS_BELOW:,}): one matrix for the embedding and the head, fewer weights to fit")
+    return False, (f"--tie-weights auto: untied, as the training set has {train_tokens:,} tokens (at least "
+                   f"{TIE_WEIGHTS_BELOW:,}): enough data for a separate output head")
+
+def decide_tie_weights(params, # the model's PicabooLMParams, changed in place
+                       train_bin, # the run's train.bin
+                      ) -> str:
+    "Set `params.tie_weights` from the size of `train_bin`; the line that says what was chosen and why."
+    params.tie_weights, line = choose_tie_weights(len(load_bin(train_bin)))
+    return line

@@ -20,8 +20,8 @@ from torch import nn
 
 # the trainer is built from the modules below; their names can also be imported from picaboo.training
 from .checkpoint import (BatchStream, capture_rng_state, config_differences, find_checkpoint, load_checkpoint,
-                                load_weights, model_config, restore_rng_state, save_checkpoint,
-                                tokenizer_differences)
+                                load_weights, model_config, numbered_checkpoints, numbered_name, restore_rng_state,
+                                save_checkpoint, tokenizer_differences)
 from .device import pick_device
 from .distributed import all_mean, gather_objects, init_distributed, wrap_ddp
 from .model import IGNORE_INDEX
@@ -31,7 +31,7 @@ from .tracking import journal_folder, start_tracking
 from .training_params import RESUME_MUST_MATCH, TrainerParams, check_params
 from .training_plots import LivePlot, plot_history
 from .validation import count_bytes, evaluate, validation_metrics
-from .run_folder import CtrlC, encode_prompt, refuse_to_overwrite, run_in_folder
+from .run_folder import CtrlC, encode_prompt, prune_numbered, refuse_to_overwrite, run_in_folder
 
 # %% ../nbs/08_training.ipynb #82ff92ca
 class Trainer:
@@ -247,6 +247,10 @@ class Trainer:
             tracker.log_text(text, f"samples/step_{self.step:06d}.txt")
         if p.save_every and self.step % p.save_every == 0 and not last:
             self.save("latest.pt")
+        if p.checkpoint_every and self.step % p.checkpoint_every == 0:
+            written = self.save(numbered_name(self.step))  # None on the ranks that do not write
+            if written:
+                prune_numbered(self.ckpt_dir, p.keep_last, self.step)
 
     def train(self) -> nn.Module:
         "Run the training loop; returns the (unwrapped) model. History in `history`, why it stopped in `stop_reason`."
@@ -320,8 +324,8 @@ class Trainer:
 
     def _clear_old_run(self):
         "Remove the checkpoints of the run this folder held (asked for with overwrite=True)."
-        for name in ("latest.pt", "best.pt"):
-            (self.ckpt_dir/name).unlink(missing_ok=True)
+        for path in [self.ckpt_dir/"latest.pt", self.ckpt_dir/"best.pt", *numbered_checkpoints(self.ckpt_dir).values()]:
+            path.unlink(missing_ok=True)
         shutil.rmtree(self.ckpt_dir/"final", ignore_errors=True)
 
     def _finish(self, tracker):

@@ -55,6 +55,8 @@ _RULES = {  # field -> (what is valid, in words; the test)
     "epochs": _whole(1),
     "batch_size": _or_none(_whole(1), "the loader decides"),
     "save_every": _whole(0),
+    "checkpoint_every": _whole(0),
+    "keep_last": _or_none(_whole(1), "keep them all"),
     "checkpoints_path": ("a folder path", lambda v: isinstance(v, str) and v.strip() != "" or hasattr(v, "__fspath__")),
     "gradient_accumulation_steps": _whole(1),
     "total_steps": _or_none(_whole(1), "max_steps"),
@@ -112,7 +114,9 @@ class TrainerParams:
     epochs:int = 1  # passes over a finite train_dataloader (ignored for an endless sampler)
     batch_size:int|None = None  # sequences per micro-batch (for the record; the batches decide)
     save_every:int = 100  # write checkpoints_path/latest.pt every this many optimizer steps
-    checkpoints_path:str = "checkpoints"  # folder for latest.pt, best.pt, final/ and the tracking journal
+    checkpoints_path:str = "checkpoints"  # folder for latest.pt, best.pt, step_*.pt, final/ and the tracking journal
+    checkpoint_every:int = 0  # also keep checkpoints_path/step_NNNNNN.pt every this many optimizer steps (0: never)
+    keep_last:int|None = None  # keep only the newest this many step_NNNNNN.pt (None: all); never latest, best, final
     gradient_accumulation_steps:int = 1  # micro-batches per optimizer step
     total_steps:int|None = None  # where the cosine reaches min_learning_rate (None: max_steps)
     max_steps:int|None = 200  # total optimizer steps of the run, counting those before a resume (not additional steps)
@@ -175,3 +179,6 @@ def check_params(p:TrainerParams, # the settings to check
     if p.min_learning_rate > p.max_learning_rate:
         raise ValueError(f"min_learning_rate ({p.min_learning_rate:g}) must not exceed max_learning_rate "
                          f"({p.max_learning_rate:g})")
+    if p.keep_last is not None and not p.checkpoint_every:
+        raise ValueError(f"keep_last ({p.keep_last}) prunes the numbered checkpoints, but checkpoint_every is 0 "
+                         "(none are written): set checkpoint_every too, or drop keep_last")

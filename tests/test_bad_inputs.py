@@ -33,6 +33,12 @@ TABLE = [
     (["--resume", "--batch-size", "8"], "--batch-size 8 differs from the run's 4"),
     (["--resume", "--num-blocks", "2"], "--num-blocks 2 differs from the run's 1"),
     (["--resume", "--max-steps", "2"], "has taken 2 steps, and max_steps is 2: nothing to do"),
+    (["--checkpoint-every", "-1"], "checkpoint_every must be a whole number >= 0; got -1"),
+    (["--checkpoint-every", "5", "--keep-last", "0"], "keep_last must be a whole number >= 1, or None (keep them all); got 0"),
+    (["--keep-last", "2"], "keep_last (2) prunes the numbered checkpoints, but checkpoint_every is 0"),
+    (["--tie-weights", "maybe"], "argument --tie-weights: takes no value or 'auto', got 'maybe'"),
+    ({"model": {"tie_weights": "yes"}}, "tie_weights must be true, false or 'auto' (decided by the training set's size); got 'yes'"),
+    ({"trainer": {"keep_last": 1.5, "checkpoint_every": 3}}, "keep_last must be a whole number >= 1, or None"),
     ({"trainer": {"max_steps": "ten"}}, "max_steps must be a whole number >= 0, or None (until the data runs out); got 'ten'"),
     ({"trainer": {"tracking": "no"}}, "tracking must be true or false; got 'no'"),
     ({"trainer": {"sample_prompt": 5}}, "sample_prompt must be text; got 5"),
@@ -92,7 +98,8 @@ def test_python_settings_are_checked_on_assignment():
     from picaboo.training import TrainerParams
     params = TrainerParams(model=None)
     for name, value in [("max_steps", -1), ("grad_clip", -1.0), ("tracking", "no"), ("log_every", 0),
-                        ("device", "tpu"), ("max_time", 0), ("label_smoothing", 2.0)]:
+                        ("device", "tpu"), ("max_time", 0), ("label_smoothing", 2.0), ("checkpoint_every", -2),
+                        ("keep_last", 0)]:
         with pytest.raises(ValueError, match=f"^{name} must be .*; got {value!r}$".replace("(", r"\(")):
             setattr(params, name, value)
     with pytest.raises(ValueError, match="max_steps must be"):

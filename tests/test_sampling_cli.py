@@ -147,7 +147,8 @@ def test_sample_streams_before_it_ends(ckpt):
 @pytest.mark.parametrize("argv, message", [
     (["--num-beams", "3", "--temperature", "0.5"], "drop --temperature"),
     (["--num-beams", "3", "--top-k", "5", "--ban", "x"], "drop --top-k, --ban"),
-    (["--num-beams", "2", "--num-samples", "2"], "drop --num-samples"),
+    (["--num-beams", "2", "--num-samples", "3"], "--num-samples 3 with --num-beams 2: the search keeps 2 hypotheses"),
+    (["--num-beams", "2", "--num-samples", "3", "--seed", "1"], "drop --seed"),
     (["--num-samples", "2", "--temperature", "0"], "prints one text 2 times"),
     (["--num-samples", "0"], "--num-samples and --num-beams must be >= 1"),
     (["--logit-bias", "cat"], "TEXT=BIAS"),
@@ -189,6 +190,48 @@ def test_sample_beam_search(ckpt, bpe):
     assert r.returncode == 0 and r.stdout == "the cat" + bpe.decode(new) + "\n", r.stderr
     no_cache = sample("--ckpt", str(d), "--prompt", "the cat", "--max-new-tokens", "10", "--num-beams", "3", "--no-cache")
     assert no_cache.stdout == r.stdout
+
+
+def test_sample_several_beams(ckpt, bpe):
+    "--num-beams B --num-samples N prints the N best beams, best first, each under a header with its score."
+    d, model = ckpt
+    r = sample_subprocess("--ckpt", str(d), "--prompt", "the cat", "--max-new-tokens", "10", "--num-beams", "4",
+                          "--num-samples", "3")
+    idx = torch.tensor([bpe.encode("the cat")])
+    beams, scores = beam_search(model, idx, 10, 4, stop_tokens=[bpe.eot_id], num_return_sequences=3)
+    assert beams.shape[0] == 3 and scores.tolist() == sorted(scores.tolist(), reverse=True)
+    expected = ""
+    for i, (row, score) in enumerate(zip(beams, scores.tolist())):
+        new = [t for t in row[idx.size(1):].tolist() if t != bpe.eot_id]
+        expected += f"--- beam {i + 1} of 3 (score {score:.3f}) ---\nthe cat{bpe.decode(new)}\n"
+    assert r.returncode == 0 and r.stdout == expected, r.stderr
+    best = sample("--ckpt", str(d), "--prompt", "the cat", "--max-new-tokens", "10", "--num-beams", "4")
+    assert best.stdout == "the cat" + expected.split("\nthe cat", 1)[1].split("\n")[0] + "\n"  # the first of them
+
+
+def test_beam_search_returns_the_best_beams_like_transformers():
+    "The N best sequences and their scores are transformers' (num_return_sequences), with and without a stop token."
+    import tempfile
+    from transformers import GPT2Config, GPT2LMHeadModel
+    torch.manual_seed(1)
+    hf = GPT2LMHeadModel(GPT2Config(vocab_size=200, n_positions=48, n_embd=32, n_layer=2, n_head=2,
+                                    initializer_range=0.2, bos_token_id=0, eos_token_id=0)).eval()
+    with tempfile.TemporaryDirectory() as folder:
+        hf.save_pretrained(folder)
+        ours = PicabooLM.from_hf_gpt2(folder)
+    prompt = torch.randint(0, 200, (1, 5))
+    plain = beam_search(ours, prompt, 10, 3)[0][0, 5:].tolist()
+    for stop in (None, *plain[1:9:3]):  # tokens the beams produce: some hypotheses end early
+        for num_beams, n in ((3, 3), (5, 2)):
+            kw = dict(stop_tokens=[stop]) if stop is not None else {}
+            ids, scores = beam_search(ours, prompt, 10, num_beams, num_return_sequences=n, **kw)
+            theirs = hf.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=10, num_beams=num_beams,
+                                 num_return_sequences=n, do_sample=False, pad_token_id=0, eos_token_id=stop,
+                                 early_stopping=True, output_scores=True, return_dict_in_generate=True)
+            assert torch.equal(ids, theirs.sequences), (stop, num_beams)
+            torch.testing.assert_close(scores, theirs.sequences_scores, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="num_return_sequences between 1 and num_beams"):
+        beam_search(ours, prompt, 5, num_beams=2, num_return_sequences=3)
 
 
 def test_sample_bans_and_biases(ckpt, bpe):

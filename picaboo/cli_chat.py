@@ -28,6 +28,8 @@ def show_lookup(found, # a Lookup
         line = f"\x1b[2m{line}\x1b[0m"
     print(line, file=stream, flush=True)
 
+from .cli_support import source_constant
+
 # %% ../nbs/14_lookup.ipynb #d2ae4414
 def chat_command(args:argparse.Namespace, # the parsed flags of `picaboo chat`
                 ) -> int:
@@ -72,8 +74,8 @@ def answer_once(model, tokenizer, # the chat model and its tokenizer
 
 def add_cli(subparsers):
     "Add `picaboo chat` to the `picaboo` command."
-    from picaboo.chat import COMMANDS  # the REPL's help: one place
-    from picaboo.lookup import DEFAULT_LOOKUP_MODEL
+    COMMANDS = source_constant("picaboo.chat", "COMMANDS")  # the REPL's help: one place, read without PyTorch
+    DEFAULT_LOOKUP_MODEL = source_constant("picaboo.lookup", "DEFAULT_LOOKUP_MODEL")
     p = subparsers.add_parser(
         "chat", help="talk to a chat model in the terminal",
         description="Talk to a model fine-tuned for chat; replies stream as they are generated, and each lookup the "

@@ -7,6 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .cli_support import check_writable
+
 # %% ../nbs/04_batches.ipynb #c1d2a7e1
 def _documents(args) -> list:
     "The documents a command reads: the default corpus, or the files at `args.path`."
@@ -47,6 +49,7 @@ def _cmd_download(args) -> int:
     return 0
 
 def _cmd_encode(args) -> int:
+    check_writable(args.out, "--out DIR")
     from picaboo.batches import encode_corpus, load_bin
     from picaboo.tokenizer import load_tokenizer
     tokenizer = load_tokenizer(args.tokenizer)

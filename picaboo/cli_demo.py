@@ -5,12 +5,18 @@ __all__ = ['demo_command', 'add_cli']
 # %% ../nbs/15a_demo.ipynb #913bcc6f
 import argparse
 
+from .cli_support import check_store_writable, check_writable
+
 def demo_command(args:argparse.Namespace, # the parsed flags of `picaboo demo`
                 ) -> int:
     "Run `picaboo demo`."
     from picaboo.demo import run_demo
     if args.minutes <= 0:
         raise ValueError(f"--minutes must be positive, got {args.minutes}")
+    check_writable(args.out, "--out DIR")
+    if args.tracking:
+        from picaboo.tracking_store import resolve_tracking_uri
+        check_store_writable(resolve_tracking_uri(args.tracking_uri))
     run_demo(args.minutes, args.out, args.vocab_size, tracking_uri=args.tracking_uri, tracking=args.tracking,
              progress=args.progress)
     return 0

@@ -10,9 +10,17 @@ import platform
 import time
 from pathlib import Path
 
+from .cli_support import check_store_writable, check_writable
+
 def _check_flags(args:argparse.Namespace):
-    "Raise for a flag out of range, or an output folder that is the base model's own."
+    "Raise for a flag out of range, a folder that cannot be written, or an output folder that is the base model's."
     from picaboo.loading import find_model
+    from picaboo.tracking_store import resolve_tracking_uri
+    check_writable(args.out, "--out DIR")
+    if args.checkpoints:
+        check_writable(args.checkpoints, "--checkpoints DIR")
+    if args.tracking:
+        check_store_writable(resolve_tracking_uri(args.tracking_uri))
     flags = {"--max-steps": args.max_steps, "--batch-size": args.batch_size,
              "--max-time": 1 if args.max_time is None else args.max_time, "--max-learning-rate": args.max_learning_rate}
     bad = [f for f, v in flags.items() if v <= 0]
@@ -119,6 +127,8 @@ def finetune_command(args:argparse.Namespace, # the parsed flags of `picaboo fin
     (out/"card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"validation assistant-token loss: base {before['loss']['loss']:.3f} -> tuned {after['loss']['loss']:.3f}; "
           f"{trainer.step} steps in {train_seconds:.0f} s; saved to {out}", flush=True)
+    args.made = {"model": out, "name": out.name, "run_id": trainer.run_id, "tracking_uri": args.tracking_uri,
+                 "run_folder": out, "step": trainer.step, "progress": args.progress}  # for the report card
     return 0
 
 def add_cli(subparsers):
@@ -151,5 +161,8 @@ def add_cli(subparsers):
                    help="MLflow store (default: $MLFLOW_TRACKING_URI, else a local store)")
     p.add_argument("--tracking", action=argparse.BooleanOptionalAction, default=False,
                    help="log the run to MLflow (default: off)")
+    p.add_argument("--report-card", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --tracking: when tuning ends, grade the model as `picaboo eval` does and add the report "
+                        "card to the MLflow run (default: on)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar (default: on)")
     p.set_defaults(func=finetune_command)

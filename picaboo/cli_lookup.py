@@ -5,6 +5,9 @@ __all__ = ['command_line', 'finetune_lookup_command', 'add_cli', 'main']
 # %% ../nbs/14_lookup.ipynb #154afc49
 import argparse
 import sys
+from pathlib import Path
+
+from .cli_support import check_store_writable, check_writable
 
 # %% ../nbs/14_lookup.ipynb #782182ed
 def command_line(args:argparse.Namespace) -> str:
@@ -24,11 +27,17 @@ def finetune_lookup_command(args:argparse.Namespace) -> int:
     for flag, value in sizes.items():
         if value <= 0:
             raise ValueError(f"{flag} must be positive, got {value}")
+    check_writable(args.out, "--out DIR")
+    if args.tracking:
+        from picaboo.tracking_store import resolve_tracking_uri
+        check_store_writable(resolve_tracking_uri(args.tracking_uri))
     from picaboo.lookup_recipe import make_lookup_model
     card = make_lookup_model(args.base, args.out, args.max_steps, args.max_time, args.batch_size,
                              args.max_learning_rate, args.seed, args.eval_limit, command_line(args),
-                             args.context_length)
+                             args.context_length, tracking=args.tracking, tracking_uri=args.tracking_uri)
     print(f"saved {args.out}; figures: {card['figures']}", flush=True)
+    args.made = {"model": Path(args.out), "name": Path(args.out).name, "run_id": card.get("mlflow_run_id"),
+                 "tracking_uri": args.tracking_uri, "run_folder": Path(args.out), "step": card["training"]["steps"]}
     return 0
 
 def add_cli(subparsers):
@@ -45,6 +54,13 @@ def add_cli(subparsers):
     p.add_argument("--eval-limit", type=int, default=None, help="score at most this many held-out questions per kind")
     p.add_argument("--context-length", type=int, default=None,
                    help="grow the base's context to this many tokens (default: keep it)")
+    p.add_argument("--tracking-uri", default=None,
+                   help="MLflow store (default: $MLFLOW_TRACKING_URI, else a local store)")
+    p.add_argument("--tracking", action=argparse.BooleanOptionalAction, default=False,
+                   help="log the run to MLflow (default: off)")
+    p.add_argument("--report-card", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --tracking: when training ends, grade the model as `picaboo eval` does and add the "
+                        "report card to the MLflow run (default: on)")
     p.set_defaults(func=finetune_lookup_command)
 
 def main(argv:list[str]|None=None) -> int:

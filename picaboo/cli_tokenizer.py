@@ -8,6 +8,8 @@ import time
 from itertools import chain
 from pathlib import Path
 
+from .cli_support import check_writable
+
 # %% ../nbs/03_tokenizer.ipynb #e18fd62b
 def _read_texts(paths:list[str], # files, folders, or "-" for standard input
                 recursive:bool=False, # look into subfolders
@@ -73,6 +75,7 @@ def _cli_train(args) -> int:
     if Path(args.out).resolve().is_relative_to(shipped_dir().resolve()):
         raise ValueError(f"--out {args.out} is the book's shipped tokenizer and models ({shipped_dir()}): "
                          "save your tokenizer somewhere else, e.g. --out my-tokenizer")
+    check_writable(args.out, "--out DIR")  # before minutes of training, not after
     specials = [ENDOFTEXT] if args.special is None else args.special
     tok = CharTokenizer(specials) if args.char else Tokenizer(specials)
     vocab_size = args.vocab_size if args.vocab_size or args.char else 2048
@@ -101,6 +104,8 @@ def _cli_train(args) -> int:
 def _cli_encode(args) -> int:
     from picaboo.data import atomic_write_bytes, shipped_dir
     from picaboo.tokenizer import load_tokenizer
+    if args.out:
+        check_writable(args.out, "--out FILE")
     tok = load_tokenizer(args.tokenizer or shipped_dir())
     allowed = "all" if args.allowed_special == "all" else set(filter(None, args.allowed_special.split(",")))
     disallowed = () if args.special_as_text else "all"

@@ -7,7 +7,8 @@ Docs: https://picaboo-book.github.io/picaboo/evaluation.html.md"""
 # %% auto #0
 __all__ = ['NOT_FOUND', 'corpus_split', 'text_batches', 'bits_per_byte', 'normalise', 'first_sentence', 'token_f1',
            'said_not_found', 'fake_names', 'is_chat_model', 'answer_accuracy', 'unknown_name_answers',
-           'chat_report', 'untrained_like', 'grade', 'report_card', 'card_table', 'plot_cards']
+           'chat_report', 'untrained_like', 'grade', 'report_card', 'card_table', 'plot_cards',
+           'card_metrics', 'log_report_card']
 
 # %% ../nbs/13_evaluation.ipynb #06576e0e
 import importlib
@@ -23,6 +24,7 @@ from .batches import PicabooLMPretrainingDataset, split_corpus
 from .chat import CHAT_TOKENS, chat
 from .chat_data import PHRASINGS, docstring_facts, instruction_examples, sentences, split_examples, topic_facts
 from .readers import load_documents
+from .tracking import journal_folder, start_tracking
 from .training import count_bytes, evaluate
 from .knowledge import (KINDS, centred, choice_logprobs, has_member, knowledge_facts, knowledge_items,
                                score_knowledge)
@@ -261,3 +263,38 @@ def plot_cards(cards:dict, # model name -> report card (or a card's "untrained" 
     if path is not None:
         fig.savefig(path)
     return fig
+
+# %% ../nbs/13_evaluation.ipynb #1e84380b
+def card_metrics(card:dict, # from report_card
+                ) -> dict[str, float]:
+    "The card's headline scores as MLflow metrics (`card/...`), with the untrained model's floor beside them."
+    def scores(c:dict, prefix:str) -> dict:
+        by = c["knowledge"]["by"]
+        found = {f"{prefix}bits_per_byte": c["bits_per_byte"]["bits_per_byte"]}
+        found.update({f"{prefix}knowledge_{split.replace('-', '_')}": by[split]["centred"]
+                      for split in ("trained", "held-out") if split in by})
+        return found
+    metrics = {**scores(card, "card/"), **scores(card["untrained"], "card/untrained/")}
+    answers = card.get("answers")
+    if isinstance(answers, dict):  # a chat model: "not measured" or "not a chat model" otherwise
+        for split in ("val", "train"):
+            for score in ("first_sentence_match", "token_f1"):
+                metrics[f"card/answers_{split}/{score}"] = answers[split][score]
+        metrics["card/unknown_names/said_not_found"] = answers["unknown_names"]["said_not_found"]
+    return metrics
+
+def log_report_card(card:dict, # from report_card, as written in `folder`
+                    folder, # the model's folder, holding report_card.json (and report_card.png)
+                    run_id:str, # the MLflow run that made the model
+                    tracking_uri:str|None=None, # its store (None: $MLFLOW_TRACKING_URI, else ./mlflow.db)
+                    run_folder=None, # the run's folder: what MLflow cannot take now is journaled there
+                    step:int|None=None, # the run's last step, where the scores are plotted
+                   ) -> str:
+    "Add a report card to an MLflow run: table and figure as artifacts (report_card/), headline scores as metrics."
+    fallback = journal_folder(run_folder) if run_folder is not None else None
+    tracker = start_tracking(run_id=run_id, tracking_uri=tracking_uri, fallback_dir=fallback)
+    for name in ("report_card.json", "report_card.png"):
+        if (Path(folder)/name).is_file():
+            tracker.log_artifact(Path(folder)/name, "report_card")
+    tracker.log_metrics(card_metrics(card), step=step)
+    return tracker.finish()

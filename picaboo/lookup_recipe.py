@@ -144,6 +144,8 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
                       eval_limit:int|None=None, # held-out questions of each kind to score (None: all)
                       command:str="", # the command line, for the card
                       context_length:int|None=None, # grow the base's context to this many tokens (None: keep it)
+                      tracking:bool=False, # log the training run to MLflow (its id goes in the card)
+                      tracking_uri:str|None=None, # the MLflow store (None: $MLFLOW_TRACKING_URI, else ./mlflow.db)
                      ) -> dict:
     "The whole recipe: add the lookup tokens to `base`, build the data, train, score, save with a card; the card."
     t0 = time.perf_counter()
@@ -164,7 +166,8 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
     print(f"{len(train)} training conversations, {len(val)} held-out questions", flush=True)
     t1 = time.perf_counter()
     trainer = train_lookup(without_dropout(model), tokenizer, train, val_conversations, max_steps, max_time, batch_size,
-                           max_learning_rate, seed)
+                           max_learning_rate, seed, tracking=tracking, tracking_uri=tracking_uri,
+                           run_name=f"finetune-lookup {Path(out).name}")
     train_seconds = time.perf_counter() - t1
     model.eval()
     figures = lookup_figures(model, tokenizer, index, val, eval_limit)
@@ -186,6 +189,8 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
                    "greedy, at most 48 new tokens per step, up to 3 lookups; "
                    "base_figures: chat_scores of the base model (no lookup)",
             "command_wall_seconds": round(time.perf_counter() - t0, 1)}
+    if trainer.run_id is not None:
+        card["mlflow_run_id"] = trainer.run_id
     card.update(folder_facts(out))
     (out/"card.json").write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return card

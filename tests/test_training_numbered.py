@@ -119,7 +119,7 @@ def test_cli_tie_weights_auto_says_what_it_chose(tmp_path, capsys, monkeypatch):
 
 
 def test_tie_weights_flags_parse():
-    from picaboo.train_cli import add_cli
+    from picaboo.cli_train import add_cli
     parser = argparse.ArgumentParser(prog="picaboo")
     add_cli(parser.add_subparsers(dest="command"))
     parse = lambda *argv: vars(parser.parse_args(["train", *argv])).get("tie_weights", "unset")

@@ -6,7 +6,6 @@ __all__ = ['OBJECT_FIELDS',
  'CLI_DEFAULTS',
  'RESUME_FIXED',
  'TIE_WEIGHTS_BELOW',
- 'field_comments',
  'load_config_file',
  'resolve_config',
  'resume_settings',
@@ -18,11 +17,9 @@ __all__ = ['OBJECT_FIELDS',
 # %% ../nbs/08a_train_cli.ipynb #92dd4deb
 import argparse
 import hashlib
-import inspect
 import json
-import re
 import sys
-from dataclasses import MISSING, fields
+from dataclasses import fields
 from pathlib import Path
 
 import torch
@@ -46,60 +43,6 @@ MODEL_FIELDS = ("context_length", "num_blocks", "num_heads", "d_model", "dropout
 DATA_DEFAULTS = dict(data=None, tokenizer=None, val_fraction=0.1, data_seed=0, out="runs/picaboo", preset="tiny")
 CLI_DEFAULTS = dict(batch_size=16)  # TrainerParams leaves batch_size to the loader; the command builds the sampler
 
-def _type_of(f):
-    "The argparse type for a dataclass field's annotation."
-    t = str(f.type)
-    if "bool" in t:
-        return bool
-    for name, kind in (("int", int), ("float", float)):
-        if name in t and "None" in t:
-            return _or_none(kind)
-        if name in t:
-            return kind
-    return str
-
-def _or_none(kind):
-    "An argparse type: `kind`, or None for the word 'none'; argparse names `kind` when a value does not parse."
-    def parse(text:str):
-        return None if text.lower() == "none" else kind(text)
-    parse.__name__ = kind.__name__
-    return parse
-
-def _auto_only(text:str) -> str:
-    "The value of `--tie-weights VALUE`: only 'auto' (the switch alone ties, --no-tie-weights unties)."
-    if text != "auto":
-        raise argparse.ArgumentTypeError(f"takes no value or 'auto', got {text!r}")
-    return text
-
-def field_comments(cls) -> dict:
-    "The comment after each field of a dataclass's source: {'max_steps': 'stop after ...', ...}."
-    try:
-        source = inspect.getsource(cls)
-    except (OSError, TypeError):
-        return {}
-    return {name: note.strip() for name, note in re.findall(r"^\s+(\w+)\s*:[^#\n]*#(.*)$", source, re.M)}
-
-def _add_field_flags(group, cls, names, preset:bool=False):
-    "One flag per dataclass field in `names`, typed from its annotation, its comment as help."
-    notes = field_comments(cls)
-    for f in fields(cls):
-        if f.name not in names:
-            continue
-        flag, default = "--" + f.name.replace("_", "-"), None if f.default is MISSING else f.default
-        kind, t = _type_of(f), str(f.type)
-        where = " (default: from the preset)" if preset else f" (default: {CLI_DEFAULTS.get(f.name, default)})"
-        help = notes.get(f.name, "") + where
-        metavar = "N" if "int" in t else "X" if "float" in t else "TEXT"
-        if f.name == "betas":
-            group.add_argument(flag, type=float, nargs=2, help=help, metavar=("B1", "B2"))
-        elif f.name == "tie_weights":  # a switch that also takes 'auto'
-            group.add_argument(flag, nargs="?", const=True, type=_auto_only, metavar="auto", help=help + "; "
-                               f"--tie-weights auto: tie below {TIE_WEIGHTS_BELOW:,} training tokens, else untie")
-            group.add_argument("--no-" + flag[2:], dest=f.name, action="store_false", help="untie them")
-        elif kind is bool:
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help)
-        else:
-            group.add_argument(flag, type=kind, help=help, metavar=metavar)
 
 # %% ../nbs/08a_train_cli.ipynb #678a1634
 def _parse_config_text(path:Path, text:str):

@@ -18,7 +18,7 @@ import torch
 
 from .batches import RandomWindowSampler, check_bin_tokenizer, encode_corpus, meta_path
 from .checkpoint import tokenizer_files
-from .data import atomic_write_bytes, shipped_dir
+from .data import atomic_write_bytes, build_default_corpus, shipped_dir
 from .device import pick_device
 from .distributed import init_distributed
 from .model import PicabooLM, PicabooLMParams
@@ -70,21 +70,40 @@ def prepare_data(path, # a .txt/.epub file or folder (None: the embedded corpus)
     meta = dict(fingerprint=fp, corpus=str(path or "default"))
     return encode_corpus(path, tokenizer, out_dir, val_fraction, seed, meta=meta)  # chapter 4's split, streamed
 
+def _files_sha256(files:list[Path]) -> str:
+    "sha256 over the files' contents, in the order given."
+    digest = hashlib.sha256()
+    for path in files:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+def _corpus_facts(corpus:Path|None) -> dict:
+    "The corpus's name, size and hash: the embedded corpus's from its manifest, a file's or folder's from its bytes."
+    if corpus is None:
+        manifest = json.loads((build_default_corpus()/"manifest.json").read_text(encoding="utf-8"))
+        return {"corpus": "the embedded corpus", "corpus_bytes": manifest["bytes"], "corpus_sha256": manifest["sha256"],
+                "corpus_documents": manifest["documents"]}
+    files = [corpus] if corpus.is_file() else sorted(f for f in corpus.rglob("*") if f.is_file())
+    return {"corpus": str(corpus), "corpus_bytes": sum(f.stat().st_size for f in files),
+            "corpus_sha256": _files_sha256(files), "corpus_documents": len(files)}
+
+def _split_of(bin_path:Path) -> str:
+    "How the token file's corpus was split: 'documents' (seeded whole documents) or 'tail' (the text's end)."
+    meta = meta_path(bin_path)
+    return json.loads(meta.read_text(encoding="utf-8")).get("split", "unknown") if meta.is_file() else "unknown"
+
 def data_info(d:dict, # the data section
               bins:tuple, # train.bin, val.bin
               tokenizer, # what encoded them
              ) -> dict:
-    "What a run trains on, for its record: the corpus and its size, the token files' hash and sizes, the split."
-    digest, corpus = hashlib.sha256(), Path(d["data"]) if d["data"] else None
-    for b in bins:
-        with open(b, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    files = ([corpus] if corpus.is_file() else [f for f in corpus.rglob("*") if f.is_file()]) if corpus else []
-    return {"corpus": str(corpus or "the embedded corpus"), "corpus_bytes": sum(f.stat().st_size for f in files),
-            "tokens_sha256": digest.hexdigest(), "train_bytes": bins[0].stat().st_size,
-            "val_bytes": bins[1].stat().st_size, "val_fraction": d["val_fraction"], "data_seed": d["data_seed"],
-            "tokenizer": d["tokenizer"], "vocab_size": tokenizer.vocab_size}
+    "What a run trains on, for its record: the corpus, its size and hash, the token files, the split, the tokenizer."
+    return {**_corpus_facts(Path(d["data"]) if d["data"] else None), "tokens_sha256": _files_sha256(list(bins)),
+            "train_bytes": bins[0].stat().st_size, "val_bytes": bins[1].stat().st_size,
+            "val_fraction": d["val_fraction"], "data_seed": d["data_seed"], "split": _split_of(bins[0]),
+            "tokenizer": d["tokenizer"] or "the shipped tokenizer", "tokenizer_sha256": tokenizer.fingerprint,
+            "vocab_size": tokenizer.vocab_size}
 
 # %% ../nbs/08a_train_cli.ipynb #a971ca18
 def _encoded_data(d:dict, tokenizer, out:Path, rank:int, world_size:int) -> tuple[Path, Path]:

@@ -118,6 +118,9 @@ def test_tracked_run_records_its_data_and_links_to_itself(tmp_path):
     params = run.data.params
     assert params["data_info.corpus"] == "notes.txt" and int(params["data_info.corpus_bytes"]) == 45 * 400
     assert len(params["data_info.tokens_sha256"]) == 64 and params["data_info.val_fraction"] == "0.1"
+    import hashlib
+    assert params["data_info.corpus_sha256"] == hashlib.sha256((tmp_path/"notes.txt").read_bytes()).hexdigest()
+    assert params["data_info.split"] == "tail" and len(params["data_info.tokenizer_sha256"]) == 64
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"model", "tokenizer"} <= artifacts and "final" not in artifacts, artifacts
     tags = client.get_experiment(run.info.experiment_id).tags

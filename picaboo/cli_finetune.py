@@ -93,6 +93,7 @@ def finetune_command(args:argparse.Namespace, # the parsed flags of `picaboo fin
     "Run `picaboo finetune`: tune the base model for chat, save it with its tokenizer and a card.json."
     from picaboo.finetune import (assistant_loss, chat_like, conversation_split, finetune, folder_facts,
                                   instruction_split, load_for_chat, read_conversations, sample_questions)
+    from picaboo.training_history import history_record, save_history
     _check_flags(args)
     conversations = read_conversations(args.data) if args.data else None  # a bad line fails here, before any work
     t0 = time.perf_counter()
@@ -121,6 +122,7 @@ def finetune_command(args:argparse.Namespace, # the parsed flags of `picaboo fin
     out = Path(args.out)
     model.save_pretrained(out)
     tok.save(out)
+    save_history(history_record(trainer.history, _command_line(args)), out)
     seconds = {"train": train_seconds, "command": time.perf_counter() - t0}
     card = _card(args, model, tok, trainer, counts, before, after, seconds)
     card.update(folder_facts(out))

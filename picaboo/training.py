@@ -29,6 +29,7 @@ from .optim import TrainingDiverged, configure_adamw_optimizer, cosine_lr, logit
 from .precision import PRECISIONS, autocast, pick_precision, seed_everything
 from .tracking import journal_folder, start_tracking
 from .training_params import RESUME_MUST_MATCH, TrainerParams, check_params
+from .training_history import history_record, save_history
 from .training_plots import LivePlot, plot_history
 from .validation import count_bytes, evaluate, validation_metrics
 from .run_folder import CtrlC, encode_prompt, prune_numbered, refuse_to_overwrite, run_in_folder
@@ -329,10 +330,11 @@ class Trainer:
         shutil.rmtree(self.ckpt_dir/"final", ignore_errors=True)
 
     def _finish(self, tracker):
-        "Write final/ (weights + tokenizer) and log the plots and final/."
+        "Write final/ (weights + tokenizer + history.json) and log the plots and final/."
         final, tok = self.ckpt_dir/"final", self.params.tokenizer
         if hasattr(self.raw_model, "save_pretrained"):
             self.raw_model.save_pretrained(final)
+            save_history(history_record(self.history, prompt=self.params.sample_prompt), final)
         if tok is not None and hasattr(tok, "save"):
             tok.save(final/"tokenizer")
         fig = plot_history(self.history)

@@ -17,6 +17,7 @@ def _rounded(values:list, digits:int) -> list:
 
 def history_record(history:dict, # Trainer.history
                    command:str="", # the command that made the run, for the record
+                   prompt:str="", # the prompt the samples continue
                   ) -> dict:
     "What a run keeps next to its model: train loss, LR and gradient norm per step, validation losses, samples."
     train = {"step": list(history.get("step", [])),
@@ -27,7 +28,7 @@ def history_record(history:dict, # Trainer.history
            "loss": _rounded(history.get("val_loss", []), 4),
            "bits_per_byte": _rounded(history.get("val_bits_per_byte", []), 4)}
     samples = [{"step": s, "text": t} for s, t in zip(history.get("sample_step", []), history.get("sample", []))]
-    return {"command": command, "train": train, "val": val, "samples": samples}
+    return {"command": command, "train": train, "val": val, "prompt": prompt, "samples": samples}
 
 def save_history(record:dict, # from history_record
                  folder:str|Path, # the model's folder
@@ -66,7 +67,7 @@ def plot_learning(record:dict, # from history_record / load_history
                  ):
     "The loss curves with markers where samples were taken, and those samples beside them."
     import matplotlib.pyplot as plt
-    samples = {s["step"]: s["text"] for s in record["samples"]}
+    samples = {s["step"]: record.get("prompt", "") + s["text"] for s in record["samples"]}
     steps = sorted(samples)
     at = at or [steps[round(i * (len(steps) - 1) / 4)] for i in range(5)]
     fig, (ax, text_ax) = plt.subplots(1, 2, figsize=(13, 3.6), dpi=80, gridspec_kw={"width_ratios": [1, 1.5]})
@@ -77,7 +78,7 @@ def plot_learning(record:dict, # from history_record / load_history
     for letter, step in zip("ABCDEFGH", at):
         ax.axvline(step, color="grey", lw=0.6, ls=":")
         ax.annotate(letter, (step, ax.get_ylim()[1]), ha="center", va="bottom", fontsize=9)
-    ax.set(xlabel="step", ylabel="loss (nats/token)", title="")
+    ax.set(xlabel="step", ylabel="loss (nats/token)")
     ax.legend(fontsize=8)
     text_ax.axis("off")
     for row, (letter, step) in enumerate(zip("ABCDEFGH", at)):

@@ -146,7 +146,11 @@ class KVCache:
 def unit_rms(x:torch.Tensor, # vectors along the last dimension
              eps:float, # added to the mean square
             ) -> torch.Tensor:
-    "x / sqrt(mean(x**2) + eps), by LayerNorm's fused kernel: [x, -x] has mean 0 and x's mean square."
+    "x / sqrt(mean(x**2) + eps) along the last dimension, accumulated in float32 (also for bfloat16 inputs)."
+    if x.numel() > 4096:  # many vectors (training, a prompt): the fewest passes over memory win
+        return F.rms_norm(x.float(), (x.size(-1),), eps=eps).to(x.dtype)
+    # a few vectors (one new token): the fewest operations win, so use LayerNorm's single fused kernel:
+    # [x, -x] has mean 0 and the mean square of x, so its normalized first half is x / rms(x)
     both_signs = torch.cat([x, -x], dim=-1)  # (..., 2C)
     return F.layer_norm(both_signs, (both_signs.size(-1),), eps=eps)[..., :x.size(-1)]  # (..., C)
 

@@ -193,7 +193,7 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x:torch.Tensor, # (B, T, C)
                 mask:torch.Tensor|None=None, # boolean (B or 1, 1, T, T_k), True = may attend; None = causal
-                rope:tuple|None=None, # rope_tables' (cos, sin) at the tokens' positions, each broadcastable to (B, T, 1, hs)
+                rope:tuple|None=None, # rope_tables' (cos, sin) at the tokens' positions, broadcastable to (B, T, 1, hs)
                 kv_cache:KVCache|None=None, # keys/values of earlier tokens; this call appends to it
                 layer:int=0, # this module's layer index in the cache
                ) -> torch.Tensor:

@@ -117,7 +117,7 @@ def train_for(switches, seed, budget, train, val, tok):
     return bits_per_byte(model, val, tok, p.context_length), statistics.median(step_times[2:]), step, model
 
 
-def speed_ratios(variants, rounds=7):
+def speed_ratios(variants, rounds=15):
     "Best-of-rounds CPU time of a training step and of a cached generation, per variant, relative to the first."
     torch.manual_seed(0)
     models = {name: PicabooLM(PicabooLMParams.preset("tiny", device="cpu", **VARIANTS[name])) for name in variants}

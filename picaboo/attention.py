@@ -6,7 +6,7 @@ Docs: https://picaboo-book.github.io/picaboo/attention.html.md"""
 
 # %% auto #0
 __all__ = ['causal_mask', 'attention_weights', 'explicit_attention', 'padded_causal_mask', 'sinusoidal_positions',
-           'rope_tables', 'apply_rope', 'KVCache', 'RMSNorm', 'CausalSelfAttention']
+           'rope_tables', 'apply_rope', 'KVCache', 'unit_rms', 'RMSNorm', 'CausalSelfAttention']
 
 # %% ../nbs/05_attention.ipynb #1b74550a
 import math
@@ -75,19 +75,21 @@ def rope_tables(num_positions:int, # how many positions (the context length)
                 head_dim:int, # the width of one attention head (even)
                 base:float=10000.0, # RoPE's frequency base
                ) -> tuple[torch.Tensor, torch.Tensor]:
-    "cos and sin of the rotary angles, each (num_positions, head_dim // 2)."
+    "cos and sin of the rotary angles, each (num_positions, head_dim): pair i's angle at i and i + hs/2, sin signed."
     inv_freq = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)  # (hs/2,)
     angles = torch.arange(num_positions, dtype=torch.float32)[:, None] * inv_freq  # (P, hs/2)
-    return angles.cos(), angles.sin()
+    cos, sin = angles.cos(), angles.sin()
+    return torch.cat([cos, cos], dim=-1), torch.cat([-sin, sin], dim=-1)  # (P, hs) each
 
 def apply_rope(x:torch.Tensor, # queries or keys (B, nh, T, hs)
-               cos:torch.Tensor, # cos of the angles at the tokens' positions, broadcastable to (B, nh, T, hs/2)
-               sin:torch.Tensor, # sin of the same angles
+               cos:torch.Tensor, # rope_tables' cos at the tokens' positions, broadcastable to (B, nh, T, hs)
+               sin:torch.Tensor, # rope_tables' (signed) sin at the same positions
               ) -> torch.Tensor:
     "Rotate each pair (x[i], x[i + hs/2]) of every vector by its position's angle."
-    cos, sin = cos.to(x.dtype), sin.to(x.dtype)  # float32 tables, bf16 activations: compute in x's dtype
-    x1, x2 = x.chunk(2, dim=-1)  # 2 x (B, nh, T, hs/2)
-    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)  # (B, nh, T, hs)
+    if cos.dtype != x.dtype:  # float32 tables, bf16 activations: compute in x's dtype
+        cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+    partners = x.roll(x.size(-1) // 2, dims=-1)  # (x[i + hs/2], x[i]) in place of (x[i], x[i + hs/2])
+    return x * cos + partners * sin  # (x1 cos - x2 sin, x2 cos + x1 sin)
 
 # %% ../nbs/05_attention.ipynb #821a7d78
 class KVCache:
@@ -141,8 +143,19 @@ class KVCache:
         return f"KVCache(layers={len(self.keys)}, length={self.length}, max_length={self.max_length})"
 
 # %% ../nbs/05_attention.ipynb #d38b91f7
+def unit_rms(x:torch.Tensor, # vectors along the last dimension
+             eps:float, # added to the mean square
+            ) -> torch.Tensor:
+    "x / sqrt(mean(x**2) + eps) along the last dimension, accumulated in float32 (also for bfloat16 inputs)."
+    if x.numel() > 4096:  # many vectors (training, a prompt): the fewest passes over memory win
+        return F.rms_norm(x.float(), (x.size(-1),), eps=eps).to(x.dtype)
+    # a few vectors (one new token): the fewest operations win, so use LayerNorm's single fused kernel:
+    # [x, -x] has mean 0 and the mean square of x, so its normalized first half is x / rms(x)
+    both_signs = torch.cat([x, -x], dim=-1)  # (..., 2C)
+    return F.layer_norm(both_signs, (both_signs.size(-1),), eps=eps)[..., :x.size(-1)]  # (..., C)
+
 class RMSNorm(nn.Module):
-    "Root-mean-square norm (Llama, Qwen): x / rms(x) * weight; no mean taken out, no bias. Computed in float32."
+    "Root-mean-square norm (Llama, Qwen): x / rms(x) * weight; no mean taken out, no bias."
     def __init__(self, dim:int, # the width of the vectors it normalizes
                  eps:float=1e-6, # added to the mean square, so a zero vector stays finite
                 ):
@@ -151,8 +164,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x:torch.Tensor) -> torch.Tensor:
-        scaled = F.rms_norm(x.float(), (x.size(-1),), eps=self.eps)  # x / sqrt(mean(x**2) + eps), in float32
-        return self.weight * scaled.to(x.dtype)
+        return self.weight * unit_rms(x, self.eps)
 
 class CausalSelfAttention(nn.Module):
     "Multi-head causal self-attention with a fused (SDPA) path and an explicit path that keeps the weights."
@@ -174,12 +186,14 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(self.q_width, d_model, bias=bias)  # mixes the heads back together
         self.q_norm = RMSNorm(hs, norm_eps) if qk_norm else None
         self.k_norm = RMSNorm(hs, norm_eps) if qk_norm else None
+        is_query_head = torch.arange(num_heads + self.num_kv_heads)[:, None] < num_heads  # (nh + nkv, 1)
+        self.register_buffer("is_query_head", is_query_head, persistent=False)
         self.resid_dropout = nn.Dropout(dropout_rate)
         self.explicit, self.weights = False, None  # explicit=True: compute by hand, keep weights (B, nh, T, T_k)
 
     def forward(self, x:torch.Tensor, # (B, T, C)
                 mask:torch.Tensor|None=None, # boolean (B or 1, 1, T, T_k), True = may attend; None = causal
-                rope:tuple|None=None, # (cos, sin) at the tokens' positions, each broadcastable to (B, T, 1, hs/2)
+                rope:tuple|None=None, # rope_tables' (cos, sin) at the tokens' positions, broadcastable to (B, T, 1, hs)
                 kv_cache:KVCache|None=None, # keys/values of earlier tokens; this call appends to it
                 layer:int=0, # this module's layer index in the cache
                ) -> torch.Tensor:
@@ -202,9 +216,8 @@ class CausalSelfAttention(nn.Module):
 
     def _norm_heads(self, qk):
         "QK-norm: every query head through q_norm, every key head through k_norm, in one RMSNorm call."
-        nh, nkv = self.num_heads, self.num_kv_heads
-        weight = torch.cat([self.q_norm.weight.expand(nh, -1), self.k_norm.weight.expand(nkv, -1)])  # (nh+nkv, hs)
-        return weight * F.rms_norm(qk.float(), (qk.size(-1),), eps=self.q_norm.eps).to(qk.dtype)
+        weight = torch.where(self.is_query_head, self.q_norm.weight, self.k_norm.weight)  # (nh + nkv, hs)
+        return weight * unit_rms(qk, self.q_norm.eps)
 
     def _attend(self, q, k, v, mask):
         "Every query head against its group's key/value head: (B, nh, T, hs)."

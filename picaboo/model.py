@@ -91,8 +91,8 @@ class PicabooLM(nn.Module):
             self.register_buffer("pos_table", sinusoidal_positions(p.context_length, p.d_model), persistent=False)
         else:
             cos, sin = rope_tables(p.context_length, p.head_dim, p.rope_base)
-            self.register_buffer("rope_cos", cos, persistent=False)  # (context_length, hs/2)
-            self.register_buffer("rope_sin", sin, persistent=False)
+            self.register_buffer("rope_cos", cos[:, None], persistent=False)  # (context_length, 1, hs): 1 for the heads
+            self.register_buffer("rope_sin", sin[:, None], persistent=False)
         self.dropout = nn.Dropout(p.dropout_rate)
         self.blocks = nn.ModuleList(Block(p) for _ in range(p.num_blocks))
         self.ln_f = make_norm(p)
@@ -163,7 +163,7 @@ class PicabooLM(nn.Module):
         elif self.params.pos_encoding == "sinusoidal":
             x = x + self.pos_table[pos].to(x.dtype)
         else:
-            rope = (self.rope_cos[pos].unsqueeze(-2), self.rope_sin[pos].unsqueeze(-2))  # (T or B, T, 1, hs/2)
+            rope = (self.rope_cos[pos], self.rope_sin[pos])  # (T or B, T, 1, hs)
         x = self.dropout(x)
         for i, block in enumerate(self.blocks):
             x = block(x, mask, rope, kv_cache, i)

@@ -58,6 +58,9 @@ class PicabooLMParams:
         _check_choice("pos_encoding", self.pos_encoding, POS_ENCODINGS)
         _check_choice("norm", self.norm, NORMS)
         _check_choice("mlp", self.mlp, MLPS)
+        for name in ("bias", "tie_weights", "qk_norm"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"PicabooLMParams.{name} must be True or False, got {getattr(self, name)!r}")
         for name in ("mlp_hidden", "num_kv_heads", "head_size"):
             if getattr(self, name) is not None:
                 _check_positive(name, getattr(self, name))

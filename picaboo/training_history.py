@@ -56,14 +56,17 @@ def smooth(values:list, # a noisy curve
         out.append(sum(part) / len(part))
     return out
 
-def _one_line(text:str, width:int) -> str:
-    "A sample on one line: line ends shown as a return sign, cut to `width` characters."
+def _shown(text:str, width:int, lines:int=2) -> str:
+    "A sample as at most `lines` lines of `width` characters; its line ends shown as a return sign."
     flat = text.replace("\n", " \u23ce ")
-    return flat if len(flat) <= width else flat[:width - 1] + "\u2026"
+    rows = [flat[i:i + width] for i in range(0, min(len(flat), width * lines), width)]
+    if len(flat) > width * lines:
+        rows[-1] = rows[-1][:-1] + "\u2026"
+    return "\n".join(rows)
 
 def plot_learning(record:dict, # from history_record / load_history
                   at:tuple|None=None, # steps whose samples are shown (None: five spread over the run)
-                  width:int=90, # characters per sample line
+                  width:int=88, # characters per sample line (two lines per sample)
                  ):
     "The loss curves with markers where samples were taken, and those samples beside them."
     import matplotlib.pyplot as plt
@@ -83,7 +86,7 @@ def plot_learning(record:dict, # from history_record / load_history
     text_ax.axis("off")
     for row, (letter, step) in enumerate(zip("ABCDEFGH", at)):
         text_ax.text(0, 1 - row / len(at), f"{letter}  step {step}", fontsize=9, weight="bold", va="top")
-        text_ax.text(0, 1 - row / len(at) - 0.07, _one_line(samples[step], width), fontsize=8, va="top",
+        text_ax.text(0, 1 - row / len(at) - 0.06, _shown(samples[step], width), fontsize=8, va="top",
                      family="monospace")
     fig.tight_layout()
     return fig

@@ -224,3 +224,14 @@ def test_save_and_load_with_switches(tmp_path, switches):
     x = torch.randint(0, m.params.vocab_size, (2, 10))
     assert loaded.params == m.params
     torch.testing.assert_close(loaded(x), m(x))
+
+
+@pytest.mark.parametrize("name", ["bias", "tie_weights", "qk_norm"])
+def test_switches_are_true_or_false(name):
+    "A switch given 'auto' (the command line's word) or 1 is refused in one line, at construction and on assignment."
+    from picaboo.model_params import PicabooLMParams
+    with pytest.raises(ValueError, match=f"{name} must be True or False"):
+        PicabooLMParams.preset("tiny", **{name: "auto"})
+    params = PicabooLMParams.preset("tiny")
+    with pytest.raises(ValueError, match=f"{name} must be True or False"):
+        setattr(params, name, 1)

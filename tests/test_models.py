@@ -58,3 +58,15 @@ def test_validation_loss_matches_the_card(folder):
     got = checkpoint_metrics(folder, batches=e["batches"], batch_size=e["batch_size"], seed=e["seed"])
     assert abs(got["loss"] - e["val_loss"]) < MARGIN, f"{folder.name}: validation loss {got['loss']:.4f}, card says {e['val_loss']:.4f}"
     assert abs(got["bits_per_byte"] - e["val_bits_per_byte"]) < MARGIN, got
+
+
+@pytest.mark.parametrize("name", ["picaboo-tiny", "picaboo-tiny-chat"])
+def test_training_history_matches_the_card(name):
+    "history.json next to a shipped model: every step, and the card's final training loss (mean of the last 50)."
+    from picaboo.training_history import load_history
+    record, card = load_history(MODELS/name), card_of(MODELS/name)
+    train = record["train"]
+    assert train["step"] == list(range(1, card["training"]["steps"] + 1))
+    assert len(train["loss"]) == len(train["lr"]) == len(train["grad_norm"]) == len(train["step"])
+    assert sum(train["loss"][-50:]) / 50 == pytest.approx(card["training"]["train_loss_last50"], abs=1e-3)
+    assert record["val"]["step"] and record["command"].startswith("picaboo ")

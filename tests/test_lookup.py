@@ -17,8 +17,8 @@ from picaboo.tool_data import fake_names
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models" / "picaboo-tiny-lookup"
 MARGIN = 0.05  # how far the figures behind a system prompt or an earlier exchange may fall below the plain ones
-SAMPLE = 25  # held-out questions of each kind scored again (the card scored 100 of each; all would take minutes)
-SAMPLE_MARGIN = 0.15  # a 25-question sample of a 55% rate is within 0.15 of it most of the time; greedy decoding on
+SAMPLE = 25  # held-out questions scored again: 25 about names in the card's mix of kinds, 25 made-up names
+SAMPLE_MARGIN = 0.15  # a 25-question sample of a 70% rate is within 0.15 of it most of the time; greedy decoding on
                       # the same questions repeats exactly, so the margin only covers other torch versions and kernels
 
 
@@ -141,7 +141,12 @@ def test_shipped_model_figures(index):
     card = json.loads((SHIPPED / "card.json").read_text(encoding="utf-8"))
     held_out = json.loads((SHIPPED / "held_out.json").read_text(encoding="utf-8"))
     model, tokenizer = load_model_and_tokenizer(SHIPPED)
-    scores = lookup_scores(model, tokenizer, index, held_out, "plain", limit=SAMPLE)
+    by_kind = {kind: [v for v in held_out if v["kind"] == kind] for kind in ("what", "module", "topic", "fake")}
+    scored = {kind: questions[:card["eval_limit"]] for kind, questions in by_kind.items()}  # what the card scored
+    asked = sum(len(scored[kind]) for kind in ("what", "module", "topic"))
+    sample = [v for kind in ("what", "module", "topic") for v in scored[kind][:round(SAMPLE * len(scored[kind]) / asked)]]
+    sample += scored["fake"][:SAMPLE]  # the card's mix of kinds (mostly members, few modules and topics), made smaller
+    scores = lookup_scores(model, tokenizer, index, sample, "plain")
     plain = card["figures"]["plain"]
     for key in ("what_right", "fake_right"):
         assert abs(scores[key] - plain[key]) <= SAMPLE_MARGIN, (key, scores[key], plain[key])
@@ -149,5 +154,5 @@ def test_shipped_model_figures(index):
     assert plain["fake_right"] >= 0.9 and plain["what_right"] >= 0.5  # the issue asks 0.8 for what_right: not yet
     assert all(f["invented_after_not_found"] == 0 for f in card["figures"].values())
     assert card["figures"]["follow_up"]["what_right"] >= plain["what_right"] - MARGIN
-    assert card["figures"]["system"]["what_right"] >= plain["what_right"] - 2 * MARGIN  # measured 8 points lower
+    assert card["figures"]["system"]["what_right"] >= plain["what_right"] - 2 * MARGIN  # measured 7 points lower
     assert plain["what_right"] > 10 * card["base_figures"]["what_right"]

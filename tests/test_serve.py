@@ -9,7 +9,6 @@ Set PICABOO_SCREENSHOT=nbs/images/serve.png to refresh the chapter's screenshot.
 import http.client
 import json
 import os
-import queue
 import re
 import shutil
 import signal
@@ -25,9 +24,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
-CHROMIUM = Path(os.environ.get("PICABOO_CHROMIUM", "/usr/bin/chromium"))  # another Chromium or Chrome: set this
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUESTION = [{"role": "user", "content": "What does a list comprehension do?"}]
 SYSTEM = {"role": "system", "content": "You answer questions about Python."}
 
@@ -324,19 +320,6 @@ def test_ctrl_c_ends_open_replies_cleanly():
     finally:
         conn.close()
     assert "generation stopped" in s.stdout
-
-
-@pytest.fixture(scope="module")
-def browser():
-    "Headless Chromium, driven by Playwright; skipped where either is missing."
-    if not CHROMIUM.exists():
-        pytest.skip(f"the browser test needs Chromium at {CHROMIUM} (Debian: apt-get install chromium; "
-                    "or set PICABOO_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs `pip install playwright`")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_the_page_streams_a_reply_and_keeps_the_conversation(browser, server, fake, tmp_path):

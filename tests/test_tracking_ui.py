@@ -22,9 +22,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path(os.environ.get("PICABOO_CHROMIUM", "/usr/bin/chromium"))  # another Chromium or Chrome: set this
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 RUN_NAMES = ("lr=0.0003", "lr=0.003")  # the chapter's two runs
 MLFLOW = Path(sys.executable).with_name("mlflow")
 
@@ -112,19 +109,6 @@ def ui(store, tmp_path_factory):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the whole group: mlflow's CLI and its uvicorn worker
         proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    "Headless Chromium, driven by Playwright; skipped where either is missing."
-    if not CHROMIUM.exists():
-        pytest.skip(f"the browser test needs Chromium at {CHROMIUM} (Debian: apt-get install chromium; "
-                    "or set PICABOO_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs `pip install playwright`")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def printed_links(store:str, ui:str, folder:Path) -> list[str]:

@@ -275,6 +275,8 @@ class Trainer:
                 summary = tracker.finish(status)
                 if main and p.tracking:
                     print(summary)
+        if self.world_size > 1:  # all ranks leave together: one that left early could tear down the process group
+            torch.distributed.barrier()  # while rank 0 still writes final/
         if main:
             print(self.stop_line(), flush=True)
         return self.raw_model

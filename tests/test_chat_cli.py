@@ -51,8 +51,12 @@ def test_ctrl_c_stops_a_reply_not_the_repl_and_eof_exits():
     for attempt in range(5):  # the base model's reply takes well under a second: on a busy machine Ctrl-C can
         child.sendline("Tell me everything.")  # arrive after it ended, and then we ask again
         child.expect_exact("picaboo> ")
-        child.sendintr()
-        caught = child.expect_exact(["[stopped]", "(Ctrl-D or /exit to leave)"]) == 0
+        for _ in range(20):  # a Ctrl-C went unanswered once on a loaded machine: press again
+            child.sendintr()
+            seen = child.expect_exact(["[stopped]", "(Ctrl-D or /exit to leave)", pexpect.TIMEOUT], timeout=0.5)
+            if seen != 2:
+                break
+        caught = seen == 0
         child.expect_exact("you> ")
         if caught:
             break

@@ -5,7 +5,7 @@ __all__ = ['demo_command', 'add_cli']
 # %% ../nbs/15a_demo.ipynb #913bcc6f
 import argparse
 
-from .cli_support import check_store_writable, check_writable
+from .cli_support import add_tracking_flags, check_store_writable, check_writable
 
 def demo_command(args:argparse.Namespace, # the parsed flags of `picaboo demo`
                 ) -> int:
@@ -30,9 +30,6 @@ def add_cli(subparsers):
     p.add_argument("--out", default="runs/demo",
                    help="folder for the tokenizer, token files and checkpoints (default: runs/demo)")
     p.add_argument("--vocab-size", type=int, default=2048, help="the demo tokenizer's vocabulary (default: 2048)")
-    p.add_argument("--tracking-uri", default=None,
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here)")
-    p.add_argument("--tracking", action=argparse.BooleanOptionalAction, default=True,
-                   help="log the run to MLflow (default: on)")
+    add_tracking_flags(p, tracking=True, report_card=False)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar (default: on)")
     p.set_defaults(func=demo_command)

@@ -10,7 +10,7 @@ import platform
 import time
 from pathlib import Path
 
-from .cli_support import check_store_writable, check_writable
+from .cli_support import add_tracking_flags, check_store_writable, check_writable
 
 def _check_flags(args:argparse.Namespace):
     "Raise for a flag out of range, a folder that cannot be written, or an output folder that is the base model's."
@@ -159,12 +159,6 @@ def add_cli(subparsers):
                    help="seed of the question phrasings and the split (default: 0)")
     p.add_argument("--checkpoints", default=None,
                    help="keep the trainer's checkpoints in this folder (default: discarded)")
-    p.add_argument("--tracking-uri", default=None,
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI, else a local store)")
-    p.add_argument("--tracking", action=argparse.BooleanOptionalAction, default=False,
-                   help="log the run to MLflow (default: off)")
-    p.add_argument("--report-card", action=argparse.BooleanOptionalAction, default=True,
-                   help="with --tracking: when tuning ends, grade the model as `picaboo eval` does and add the report "
-                        "card to the MLflow run (default: on)")
+    add_tracking_flags(p, tracking=False)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar (default: on)")
     p.set_defaults(func=finetune_command)

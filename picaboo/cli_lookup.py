@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli_support import check_store_writable, check_writable
+from .cli_support import add_tracking_flags, check_store_writable, check_writable
 
 # %% ../nbs/14_lookup.ipynb #782182ed
 def command_line(args:argparse.Namespace) -> str:
@@ -54,13 +54,7 @@ def add_cli(subparsers):
     p.add_argument("--eval-limit", type=int, default=None, help="score at most this many held-out questions per kind")
     p.add_argument("--context-length", type=int, default=None,
                    help="grow the base's context to this many tokens (default: keep it)")
-    p.add_argument("--tracking-uri", default=None,
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI, else a local store)")
-    p.add_argument("--tracking", action=argparse.BooleanOptionalAction, default=False,
-                   help="log the run to MLflow (default: off)")
-    p.add_argument("--report-card", action=argparse.BooleanOptionalAction, default=True,
-                   help="with --tracking: when training ends, grade the model as `picaboo eval` does and add the "
-                        "report card to the MLflow run (default: on)")
+    add_tracking_flags(p, tracking=False)
     p.set_defaults(func=finetune_lookup_command)
 
 def main(argv:list[str]|None=None) -> int:

@@ -2,12 +2,14 @@
 
 __all__ = ['check_writable',
  'check_store_writable',
+ 'add_tracking_flags',
  'module_source',
  'source_constant',
  'SourceField',
  'source_fields']
 
 # %% ../nbs/03_tokenizer.ipynb #b843a0d1
+import argparse
 import ast
 import importlib.util
 import os
@@ -40,6 +42,21 @@ def check_store_writable(uri:str, # a tracking URI, e.g. "sqlite:///home/me/mlfl
         check_writable(uri[len("file:"):].removeprefix("//"), how)
     elif "://" not in uri:
         check_writable(uri, how)
+
+def add_tracking_flags(parser:argparse.ArgumentParser, # one command's parser
+                       tracking:bool, # is the run logged to MLflow by default?
+                       report_card:bool=True, # also --report-card (commands that make a model)
+                      ):
+    "The MLflow flags that the commands which train share: --tracking-uri, --tracking/--no-tracking, --report-card."
+    parser.add_argument("--tracking-uri", default=None,
+                        help="MLflow store (default: $MLFLOW_TRACKING_URI, else a local store)")
+    parser.add_argument("--tracking", action=argparse.BooleanOptionalAction, default=tracking,
+                        help=f"log the run to MLflow (default: {'on' if tracking else 'off'})")
+    if report_card:
+        parser.add_argument("--report-card", action=argparse.BooleanOptionalAction, default=True,
+                            help="with tracking: when training ends, grade the model as `picaboo eval` does and add "
+                                 "the report card to the MLflow run (default: on)")
+
 
 # %% ../nbs/03_tokenizer.ipynb #5729a183
 def module_source(module:str, # a module's dotted name, e.g. "picaboo.chat"

@@ -1,6 +1,6 @@
 """`picaboo chat` in a real pseudo-terminal (pexpect): a question and its streamed answer, the commands, Ctrl-C
 that stops a reply but not the REPL, and a clean exit at end of input. Plus the same program with a pipe."""
-import os, subprocess, sys
+import os, signal, subprocess, sys
 from pathlib import Path
 
 import pytest
@@ -12,10 +12,14 @@ CHAT_MODEL, BASE_MODEL = ROOT/"models"/"picaboo-tiny-chat", ROOT/"models"/"picab
 PICABOO = [sys.executable, "-c", "import sys; from picaboo.cli import main; sys.exit(main())"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "TERM": "dumb"}
 
+def _default_ctrl_c():
+    "Ctrl-C as a terminal sends it: a runner started with `cmd &` passes an ignored SIGINT to its children."
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 def spawn(*argv) -> "pexpect.spawn":
     "`picaboo chat ...` on a fresh pseudo-terminal, as a user would start it."
     child = pexpect.spawn(PICABOO[0], [*PICABOO[1:], "chat", *argv], cwd=str(ROOT), env=ENV, encoding="utf-8",
-                          timeout=60, dimensions=(40, 200))
+                          timeout=60, dimensions=(40, 200), preexec_fn=_default_ctrl_c)
     child.expect("Ctrl-D leaves")
     child.preamble = child.before  # what it printed before the banner's end (warnings on stderr included)
     child.expect_exact("you> ")

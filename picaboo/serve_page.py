@@ -117,8 +117,9 @@ async function ask(question) {
   controller = new AbortController();
   setBusy(true);
   try {
-    const body = {model, messages, stream: true, temperature: Number($("temperature").value),
+    const body = {messages, stream: true, temperature: Number($("temperature").value),
                   max_tokens: Number($("max_tokens").value)};
+    if (model) body.model = model;  // a question asked before the page learnt its model goes to the served one
     const response = await fetch("/v1/chat/completions", {method: "POST", signal: controller.signal,
       headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
     if (!response.ok) {

@@ -349,6 +349,7 @@ def test_the_page_streams_a_reply_and_keeps_the_conversation(browser, server, fa
     if os.environ.get("PICABOO_SCREENSHOT"):
         shutil.copy(screenshot, ROOT / os.environ["PICABOO_SCREENSHOT"])
     page.goto(f"{fake.url}/")
+    # asked at once: before the page learnt its model's name from /v1/models, the question goes to the served model
     page.fill("#question", "lookup")
     page.press("#question", "Enter")
     page.wait_for_function("document.getElementById('log').dataset.replies === '1'", timeout=30_000)

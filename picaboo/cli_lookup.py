@@ -18,6 +18,7 @@ def command_line(args:argparse.Namespace) -> str:
     flags += [f"--max-time {args.max_time:g}"] if args.max_time else []
     flags += [f"--eval-limit {args.eval_limit}"] if args.eval_limit else []
     flags += [f"--context-length {args.context_length}"] if args.context_length else []
+    flags += [f"--copy-drills {args.copy_drills}"] if args.copy_drills else []
     return "picaboo finetune-lookup " + " ".join(flags)
 
 def finetune_lookup_command(args:argparse.Namespace) -> int:
@@ -27,6 +28,8 @@ def finetune_lookup_command(args:argparse.Namespace) -> int:
     for flag, value in sizes.items():
         if value <= 0:
             raise ValueError(f"{flag} must be positive, got {value}")
+    if args.copy_drills < 0:
+        raise ValueError(f"--copy-drills must be 0 or more, got {args.copy_drills}")
     check_writable(args.out, "--out DIR")
     if args.tracking:
         from picaboo.tracking_store import resolve_tracking_uri
@@ -34,7 +37,8 @@ def finetune_lookup_command(args:argparse.Namespace) -> int:
     from picaboo.lookup_recipe import make_lookup_model
     card = make_lookup_model(args.base, args.out, args.max_steps, args.max_time, args.batch_size,
                              args.max_learning_rate, args.seed, args.eval_limit, command_line(args),
-                             args.context_length, tracking=args.tracking, tracking_uri=args.tracking_uri)
+                             args.context_length, tracking=args.tracking, tracking_uri=args.tracking_uri,
+                             drills=args.copy_drills)
     print(f"saved {args.out}; figures: {card['figures']}", flush=True)
     args.made = {"model": Path(args.out), "name": Path(args.out).name, "run_id": card.get("mlflow_run_id"),
                  "tracking_uri": args.tracking_uri, "run_folder": Path(args.out), "step": card["training"]["steps"]}
@@ -54,6 +58,8 @@ def add_cli(subparsers):
     p.add_argument("--eval-limit", type=int, default=None, help="score at most this many held-out questions per kind")
     p.add_argument("--context-length", type=int, default=None,
                    help="grow the base's context to this many tokens (default: keep it)")
+    p.add_argument("--copy-drills", type=int, default=0,
+                   help="add this many copy drills: made-up names lent real pages (default: 0)")
     add_tracking_flags(p, tracking=False)
     p.set_defaults(func=finetune_lookup_command)
 

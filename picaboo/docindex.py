@@ -9,6 +9,7 @@ __all__ = ['NOT_FOUND',
  'normalise',
  'heading_key',
  'Resolution',
+ 'topic_name',
  'DocIndex',
  'build_index',
  'Lookup',
@@ -19,7 +20,7 @@ __all__ = ['NOT_FOUND',
 import difflib
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Sequence
 
 import torch
@@ -109,11 +110,18 @@ class Resolution:
     def found(self) -> bool:
         return self.status in ("exact", "short", "close")
 
+def topic_name(topic:Entry, # a language-reference page
+               entries:dict, # the modules and members, by name
+              ) -> str:
+    "The topic's key, unless a module has it ('numbers', 'types'): then 'numbers (topic)', so each name is one page."
+    return topic.name if topic.name not in entries else f"{topic.name} (topic)"
+
 class DocIndex:
     "The documentation as a lookup table: full names, unambiguous short names, topic headings, close misspellings."
     def __init__(self, entries:Sequence[Entry]):
         self.entries = {e.name: e for e in entries if e.kind != "topic"}
-        self.topics = {e.name: e for e in entries if e.kind == "topic"}
+        topics = [e for e in entries if e.kind == "topic"]
+        self.topics = {topic_name(e, self.entries): replace(e, name=topic_name(e, self.entries)) for e in topics}
         self.headings = {heading_key(e.heading): e.name for e in self.topics.values()}
         self.short = {}  # a trailing part of a dotted name -> every full name that ends with it
         for name in self.entries:

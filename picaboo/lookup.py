@@ -14,7 +14,7 @@ __all__ = ['LOOKUP_TOKENS', 'DEFAULT_LOOKUP_MODEL', 'RESULT_TOKENS', 'MIN_RESULT
 import difflib
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Sequence
 
 import torch

@@ -146,6 +146,7 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
                       context_length:int|None=None, # grow the base's context to this many tokens (None: keep it)
                       tracking:bool=False, # log the training run to MLflow (its id goes in the card)
                       tracking_uri:str|None=None, # the MLflow store (None: $MLFLOW_TRACKING_URI, else ./mlflow.db)
+                      drills:int=0, # copy drills added to the data (see copy_drills)
                      ) -> dict:
     "The whole recipe: add the lookup tokens to `base`, build the data, train, score, save with a card; the card."
     t0 = time.perf_counter()
@@ -155,7 +156,7 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
         add_lookup_tokens(model, tokenizer)
         model = grow_context(model, context_length or model.params.context_length)
     index = default_index()
-    train, val, counts = lookup_examples(index, tokenizer, model.params.context_length, seed)
+    train, val, counts = lookup_examples(index, tokenizer, model.params.context_length, seed, drills=drills)
     base_figures = chat_scores(*load_for_chat(base, seed), index, val, eval_limit)
     val_conversations = []
     for v in val:

@@ -10,6 +10,9 @@ __all__ = ['QUESTIONS',
  'fake_names',
  'split_subjects',
  'with_context',
+ 'renamed',
+ 'made_up_heading',
+ 'copy_drills',
  'lookup_examples',
  'without_dropout',
  'train_lookup']
@@ -28,6 +31,7 @@ import torch
 from .cards import corpus_manifest
 from .chat import chat, render
 from .chat_data import SYSTEM_PROMPTS, sentences
+from .docindex import Entry
 from .finetune import ChatBatches, folder_facts, load_for_chat, machine, pad_batch
 from .lookup import (DocIndex, add_lookup_tokens, chat_with_lookup, default_index, fit_prompt, lookup,
                      lookup_training_pair, normalise, result_budget)
@@ -163,6 +167,60 @@ def with_context(question:str, # the user's question
         messages = [{"role": "system", "content": rng.choice(SYSTEM_PROMPTS)}] + messages
     return messages
 
+# %% ../nbs/14_lookup.ipynb #85c22326
+def renamed(entry:Entry, # a real page
+            name:str, # the made-up name that borrows it (for a topic, a made-up heading)
+           ) -> Entry:
+    "The page of `entry` under another name: its text, first sentence and signature say `name`."
+    if entry.kind == "topic":
+        return Entry(name, "topic", entry.text.replace(entry.heading, name, 1), entry.summary, heading=name)
+    swap = lambda text: text.replace(entry.name, name) if text else text
+    return Entry(name, "member", swap(entry.text), swap(entry.summary), signature=swap(entry.signature))
+
+def made_up_heading(heading:str, # a real topic's heading, e.g. 'The "break" statement'
+                    name:str, # a made-up name: its last word replaces one word of the heading
+                    rng:random.Random, # draws the word replaced
+                   ) -> str:
+    "A heading that does not exist: 'The \"break\" statement' -> 'The \"compress\" statement'."
+    words = heading.split()
+    quoted = [i for i, w in enumerate(words) if w.startswith('"')]
+    i = quoted[0] if quoted else rng.randrange(len(words))
+    word = name.split(".")[-1].split("_")[0].lower()
+    words[i] = f'"{word}"' if quoted else word
+    return " ".join(words)
+
+def copy_drills(index:DocIndex, # the documentation
+                tokenizer, # has the chat and lookup tokens
+                lenders:Sequence[str], # the names whose pages may be lent (training subjects only)
+                names:Sequence[str], # made-up names, one drill each
+                rng:random.Random, # draws the pages, the questions and the system prompts
+                context_length:int=128, # every conversation fits the model's context
+                topic_share:float=0.2, # this share lends a topic page under a made-up heading
+                system_share:float=0.35, # this share opens with a system prompt
+               ) -> list[dict]:
+    "Conversations about made-up names whose lookup returns a real page, renamed: only reading answers them."
+    members = [n for n in lenders if index[n].kind != "topic"]
+    topics = [n for n in lenders if index[n].kind == "topic"]
+    pages = []
+    for name in names:
+        if topics and rng.random() < topic_share:
+            topic = index[rng.choice(topics)]
+            pages.append(renamed(topic, made_up_heading(topic.heading, name, rng)))
+        else:
+            pages.append(renamed(index[rng.choice(members)], name))
+    drill_index = DocIndex(pages)
+    out = []
+    for page in pages:
+        kind = rng.choice(["what", "what", "signature"]) if page.signature else "what"
+        kind = "topic" if page.kind == "topic" else kind
+        question, written = ask(kind, page.heading or page.name, rng)
+        messages = with_context(question, rng, [], system_share)
+        conv = lookup_conversation(tokenizer, drill_index, messages, written, kind, context_length)
+        if conv is not None and index.resolve(written).status == "missing":  # never a name the real index knows
+            out.append({**conv, "subject": page.name, "drill": True})
+    return out
+
+
 # %% ../nbs/14_lookup.ipynb #9bf7735d
 def lookup_examples(index:DocIndex, # the documentation
                     tokenizer, # has the chat and lookup tokens
@@ -170,6 +228,7 @@ def lookup_examples(index:DocIndex, # the documentation
                     seed:int=0, # seed of the phrasings, the split, the fakes and the context
                     fakes:int=1500, # training questions about names that do not exist
                     val_fraction:float=0.1, # share of subjects held out
+                    drills:int=0, # copy drills added (made-up names lent training pages: see copy_drills)
                    ) -> tuple[list[dict], list[dict], dict]:
     "(train conversations, held-out questions, counts): whole subjects held out; fakes and ambiguous names added."
     rng = random.Random(seed)
@@ -193,8 +252,13 @@ def lookup_examples(index:DocIndex, # the documentation
     val = [{"subject": s, "kind": kind, "question": q, "name": n} for s, kind, q, n in asked if s in held]
     val = list({v["question"]: v for v in val}.values())  # one of each question
     val += [{"subject": f, "kind": "fake", "question": ask("what", f, rng)[0], "name": f} for f in made_up[fakes:]]
+    lenders = sorted({s for s, *_ in asked if s not in held and s in index.entries})
+    drill_names = fake_names(index, len(made_up) + drills, seed)[len(made_up):]  # never a fake asked elsewhere
+    train += copy_drills(index, tokenizer, lenders, drill_names, random.Random(seed + 1), context_length)
     counts = dict(train=len(train), dropped=dropped, held_out_subjects=len(held), val=len(val),
                   fakes=fakes, ambiguous=min(200, len(ambiguous)))
+    if drills:
+        counts["drills"] = sum(e.get("drill", False) for e in train)
     return train, val, counts
 
 # %% ../nbs/14_lookup.ipynb #83857835

@@ -9,6 +9,7 @@ __all__ = ['NOT_FOUND',
  'normalise',
  'heading_key',
  'Resolution',
+ 'same_shape',
  'topic_name',
  'DocIndex',
  'build_index',
@@ -110,6 +111,15 @@ class Resolution:
     def found(self) -> bool:
         return self.status in ("exact", "short", "close")
 
+def same_shape(query:str, # a dotted name as asked
+               name:str, # a name of the index
+               cutoff:float=0.75, # the least similarity of each part
+              ) -> bool:
+    "As many dotted parts, each alike: a misspelling changes letters, not the module ('re.translate' is not fnmatch's)."
+    asked, known = query.split("."), name.split(".")
+    alike = lambda a, b: difflib.SequenceMatcher(None, a, b).ratio() >= cutoff
+    return len(asked) == len(known) and all(alike(a, b) for a, b in zip(asked, known))
+
 def topic_name(topic:Entry, # a language-reference page
                entries:dict, # the modules and members, by name
               ) -> str:
@@ -153,7 +163,7 @@ class DocIndex:
         if not q:
             return Resolution(query, "missing")
         keys = list(self.entries) + [k for k, v in self.short.items() if len(v) == 1]
-        close = difflib.get_close_matches(q, keys, n=1, cutoff=0.85)
+        close = [k for k in difflib.get_close_matches(q, keys, n=3, cutoff=0.85) if same_shape(q, k)]
         if close:
             name = close[0] if close[0] in self.entries else self.short[close[0]][0]
             return Resolution(query, "close", [name])

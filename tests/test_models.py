@@ -72,15 +72,11 @@ def test_training_history_matches_the_card(name):
     assert record["val"]["step"] and record["command"].startswith("picaboo ")
 
 
-def test_lookup_history_covers_both_stages():
-    "The lookup model's history: stage 1's 2,074 steps, then stage 2's 1,800, each ending at its card's loss."
+def test_lookup_history_matches_the_card():
+    "The lookup model's history: every step of its one run, ending at its card's training loss."
     from picaboo.training_history import load_history
     record, card = load_history(MODELS/"picaboo-tiny-lookup"), card_of(MODELS/"picaboo-tiny-lookup")
-    first, second = record["stages"]
-    assert (first["last_step"], second["last_step"]) == (card["stage_1"]["training"]["steps"],
-                                                         card["stage_1"]["training"]["steps"] + card["training"]["steps"])
     loss = record["train"]["loss"]
-    assert record["train"]["step"] == list(range(1, second["last_step"] + 1))
-    for stage, training in ((first, card["stage_1"]["training"]), (second, card["training"])):
-        last50 = loss[stage["last_step"] - 50:stage["last_step"]]
-        assert sum(last50) / 50 == pytest.approx(training["train_loss_last50"], abs=1e-4)
+    assert record["train"]["step"] == list(range(1, card["training"]["steps"] + 1))
+    assert sum(loss[-50:]) / 50 == pytest.approx(card["training"]["train_loss_last50"], abs=1e-4)
+    assert record["command"] == card["command"] and "--copy-drills" in card["command"]

@@ -169,6 +169,8 @@ def hf_config_and_state(state:dict, # PicabooLM tensors by name (tied head left 
                        ) -> tuple[dict, dict]:
     "The config.json dict and the tensors of the Hugging Face checkpoint that holds this model."
     family = hf_family(params)
+    tables = ("tok_emb.weight", "lm_head.weight")  # vocab_multiple's extra rows stay behind
+    state = {name: w[:params.vocab_size] if name in tables else w for name, w in state.items()}
     if family == "gpt2":
         return hf_gpt2_config(params), picaboo_to_hf_gpt2(state)
     return hf_llama_config(params, family), picaboo_to_hf_llama(state, params)

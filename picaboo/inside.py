@@ -132,7 +132,8 @@ def logit_lens(model:nn.Module, # a PicabooLM
                idx:torch.Tensor, # token ids (B, T)
               ) -> torch.Tensor:
     "Next-token logits read from the residual stream at every depth (num_blocks + 1, B, T, vocab_size)."
-    return torch.stack([model.lm_head(model.ln_f(state)) for state in residual_stream(model, idx)])
+    V = model.params.vocab_size  # the head may have more rows (vocab_multiple): they are no token
+    return torch.stack([model.lm_head(model.ln_f(state))[..., :V] for state in residual_stream(model, idx)])
 
 def lens_losses(lens:torch.Tensor, # logits (num_blocks + 1, B, T, V) from `logit_lens`
                 targets:torch.Tensor, # next-token ids (B, T)

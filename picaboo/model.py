@@ -84,7 +84,7 @@ class PicabooLM(nn.Module):
     def __init__(self, params:PicabooLMParams):
         super().__init__()
         self.params = p = params
-        self.tok_emb = nn.Embedding(p.vocab_size, p.d_model)
+        self.tok_emb = nn.Embedding(p.padded_vocab_size, p.d_model)
         if p.pos_encoding == "learned":
             self.pos_emb = nn.Embedding(p.context_length, p.d_model)
         elif p.pos_encoding == "sinusoidal":
@@ -96,7 +96,7 @@ class PicabooLM(nn.Module):
         self.dropout = nn.Dropout(p.dropout_rate)
         self.blocks = nn.ModuleList(Block(p) for _ in range(p.num_blocks))
         self.ln_f = make_norm(p)
-        self.lm_head = nn.Linear(p.d_model, p.vocab_size, bias=False)
+        self.lm_head = nn.Linear(p.d_model, p.padded_vocab_size, bias=False)
         if p.tie_weights:
             self.lm_head.weight = self.tok_emb.weight
         self.apply(self._init_weights)
@@ -169,11 +169,13 @@ class PicabooLM(nn.Module):
             x = block(x, mask, rope, kv_cache, i)
         if kv_cache is not None:
             kv_cache.advance(T)
-        logits = self.lm_head(self.ln_f(x))  # (B, T, vocab_size)
+        logits = self.lm_head(self.ln_f(x))  # (B, T, padded_vocab_size)
+        if logits.size(-1) != self.params.vocab_size:  # the rows vocab_multiple added are no token: cut them
+            logits = logits[..., :self.params.vocab_size]  # (B, T, vocab_size); compiled, the loss reads it in place
         if targets is None:
             return logits
-        flat_logits, flat_targets = logits.view(-1, logits.size(-1)), targets.reshape(-1)  # (B*T, V), (B*T,)
-        return logits, F.cross_entropy(flat_logits, flat_targets, ignore_index=IGNORE_INDEX)
+        flat_logits, flat_targets = logits.flatten(0, 1), targets.reshape(-1)  # (B*T, V), (B*T,)
+        return logits, F.cross_entropy(flat_logits.float(), flat_targets, ignore_index=IGNORE_INDEX)  # fp32 sums
 
     def num_params(self, non_embedding:bool=True) -> int:
         "Parameter count; `non_embedding` leaves out the token and position tables (a tied head counts once)."
@@ -237,12 +239,13 @@ class PicabooLM(nn.Module):
             raise ValueError(f"can only grow the vocabulary: {new_vocab_size} < current {old}")
         if new_vocab_size == old:
             return self
-        self.tok_emb = _grown(self.tok_emb, new_vocab_size)
+        self.params.vocab_size = new_vocab_size
+        rows = self.params.padded_vocab_size
+        self.tok_emb = _grown(self.tok_emb, rows, old)
         if self.params.tie_weights:
             self.lm_head.weight = self.tok_emb.weight
         else:
-            self.lm_head = _grown(self.lm_head, new_vocab_size)
-        self.params.vocab_size = new_vocab_size
+            self.lm_head = _grown(self.lm_head, rows, old)
         return self
 
     def save_pretrained(self, directory:str|Path, # created if missing; model.safetensors + config.json go here
@@ -315,12 +318,12 @@ class PicabooLM(nn.Module):
         model.load_state_dict(fitting_state(model, state, True, weights), strict=False)
         return model
 
-def _grown(layer:nn.Embedding|nn.Linear, rows:int) -> nn.Module:
-    "A copy of `layer` with `rows` output rows: the old ones kept, the new ones drawn like GPT-2's init."
+def _grown(layer:nn.Embedding|nn.Linear, rows:int, keep:int) -> nn.Module:
+    "A copy of `layer` with `rows` output rows: its first `keep` rows kept, the others drawn like GPT-2's init."
     w = layer.weight  # (old rows, d_model)
     grown = nn.Embedding(rows, w.size(1)) if isinstance(layer, nn.Embedding) else nn.Linear(w.size(1), rows, bias=False)
     grown = grown.to(device=w.device, dtype=w.dtype)
     nn.init.normal_(grown.weight, mean=0.0, std=0.02)
     with torch.no_grad():
-        grown.weight[:w.size(0)] = w
+        grown.weight[:keep] = w[:keep]
     return grown

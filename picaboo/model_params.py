@@ -34,6 +34,7 @@ class PicabooLMParams:
     rope_base:float = 10000.0  # RoPE's frequency base (Llama 3: 500000, Qwen3: 1000000)
     norm_eps:float = 1e-5  # the eps of every norm (GPT-2: 1e-5, Llama 3 and Qwen3: 1e-6)
     head_size:int|None = None  # the width of one head; None: d_model // num_heads (Qwen3-0.6B: 128, not 1024 // 16)
+    vocab_multiple:int = 1  # token table and head rows: vocab_size rounded up to this (64 speeds up GPU matmuls)
 
     def __post_init__(self):
         self._validate()
@@ -61,6 +62,7 @@ class PicabooLMParams:
         for name in ("bias", "tie_weights", "qk_norm"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"PicabooLMParams.{name} must be True or False, got {getattr(self, name)!r}")
+        _check_positive("vocab_multiple", self.vocab_multiple)
         for name in ("mlp_hidden", "num_kv_heads", "head_size"):
             if getattr(self, name) is not None:
                 _check_positive(name, getattr(self, name))
@@ -82,6 +84,11 @@ class PicabooLMParams:
     def head_dim(self) -> int:
         "The width of one head: `head_size`, or d_model // num_heads."
         return self.d_model // self.num_heads if self.head_size is None else self.head_size
+
+    @property
+    def padded_vocab_size(self) -> int:
+        "Rows of the token table and the head: vocab_size up to a multiple of `vocab_multiple` (extra rows: no token)."
+        return math.ceil(self.vocab_size / self.vocab_multiple) * self.vocab_multiple
 
     @property
     def kv_heads(self) -> int:
@@ -146,7 +153,9 @@ SWITCHES = {  # architecture -> the fields that make it, sizes aside: preset("ti
     "qwen3": dict(norm="rmsnorm", mlp="swiglu", pos_encoding="rope", bias=False, tie_weights=True, qk_norm=True,
                   rope_base=1000000.0, norm_eps=1e-6),
 }
-_GPT2_SIZE = dict(context_length=1024, vocab_size=50257, num_blocks=12, num_heads=12, d_model=768, dropout_rate=0.1)
+# GPT-2 small's size; no dropout: a pretraining run sees most text once, so there is nothing to overfit (nanoGPT's
+# choice too), and dropout costs time. Fine-tuning on a little data may want it back: dropout_rate=0.1.
+_GPT2_SIZE = dict(context_length=1024, vocab_size=50257, num_blocks=12, num_heads=12, d_model=768, dropout_rate=0.0)
 PRESETS = {  # name -> PicabooLMParams fields
     "tiny": dict(context_length=128, vocab_size=2048, num_blocks=4, num_heads=4, d_model=128, dropout_rate=0.0),
     "gpt2": dict(**_GPT2_SIZE, **SWITCHES["gpt2"]),

@@ -26,8 +26,8 @@ from .optim import TrainingDiverged
 from .tokenizer import load_tokenizer
 from .training import Trainer, TrainerParams, encode_prompt, refuse_to_overwrite
 from .training_params import check_params
-from .train_config import (_explicit, _saved_settings, check_data_settings, decide_tie_weights,
-                                  pending_tie_weights, resolve_config, resume_settings)
+from .train_config import (GPU_VOCAB_MULTIPLE, _explicit, _saved_settings, check_data_settings,
+                                  decide_tie_weights, pending_tie_weights, resolve_config, resume_settings)
 from .tracking_store import resolve_tracking_uri
 from .cli_support import check_store_writable, check_writable
 
@@ -162,6 +162,8 @@ def train_command(args:argparse.Namespace) -> int:
     tokenizer = _load_tokenizer(d["tokenizer"])
     encode_prompt(tokenizer, t.get("sample_prompt", ""))
     model_settings, tie_auto = pending_tie_weights(cfg["model"])  # 'auto': decided once the data is encoded
+    if device.startswith("cuda") and not t.get("resume_from") and "vocab_multiple" not in model_settings:
+        model_settings["vocab_multiple"] = GPU_VOCAB_MULTIPLE  # a new run on a GPU: head rows for fast matmuls
     params = PicabooLMParams.preset(d["preset"], **{"vocab_size": tokenizer.vocab_size, **model_settings})
     refuse_to_overwrite(t["checkpoints_path"], t.get("resume_from"), t.get("overwrite", False))
     rank, world_size, _ = init_distributed(device)

@@ -3,6 +3,7 @@
 __all__ = ['OBJECT_FIELDS',
  'MODEL_FIELDS',
  'DATA_DEFAULTS',
+ 'GPU_VOCAB_MULTIPLE',
  'CLI_DEFAULTS',
  'RESUME_FIXED',
  'TIE_WEIGHTS_BELOW',
@@ -39,8 +40,10 @@ from .training_params import check_params
 OBJECT_FIELDS = ("model", "optimizer", "loss_fn", "train_dataloader", "val_dataloader", "tokenizer", "live_plot",
                  "data_info")
 MODEL_FIELDS = ("context_length", "num_blocks", "num_heads", "d_model", "dropout_rate", "bias", "pos_encoding",
-                "tie_weights", "norm", "mlp", "mlp_hidden", "num_kv_heads", "qk_norm", "rope_base", "norm_eps")
+                "tie_weights", "norm", "mlp", "mlp_hidden", "num_kv_heads", "qk_norm", "rope_base", "norm_eps",
+                "vocab_multiple")
 DATA_DEFAULTS = dict(data=None, tokenizer=None, val_fraction=0.1, data_seed=0, out="runs/picaboo", preset="tiny")
+GPU_VOCAB_MULTIPLE = 64  # a new run on a GPU: PicabooLMParams.vocab_multiple (fast head matmuls)
 CLI_DEFAULTS = dict(batch_size=16)  # TrainerParams leaves batch_size to the loader; the command builds the sampler
 
 

@@ -24,7 +24,7 @@ from .checkpoint import (BatchStream, capture_rng_state, config_differences, fin
                                 save_checkpoint, tokenizer_differences)
 from .device import pick_device
 from .distributed import all_mean, gather_objects, init_distributed, wrap_ddp
-from .model import IGNORE_INDEX
+from .model import IGNORE_INDEX, PicabooLM
 from .optim import TrainingDiverged, configure_adamw_optimizer, cosine_lr, logits_of, train_step
 from .precision import PRECISIONS, autocast, pick_precision, seed_everything
 from .tracking import journal_folder, start_tracking
@@ -33,6 +33,7 @@ from .training_history import history_record, save_history
 from .training_plots import LivePlot, plot_history
 from .validation import count_bytes, evaluate, validation_metrics
 from .run_folder import CtrlC, encode_prompt, prune_numbered, refuse_to_overwrite, run_in_folder
+from .throughput import flops_per_token, peak_flops
 
 # %% ../nbs/08_training.ipynb #82ff92ca
 class Trainer:
@@ -48,15 +49,18 @@ class Trainer:
             raise ValueError(f"the train sampler was built for world_size={sampler_world} but torchrun started "
                              f"{self.world_size} processes; build it with rank and world_size from the environment")
         self.precision = pick_precision(self.device, p.precision)
+        self.peak_flops = peak_flops(self.device, self.precision)  # None where unknown (CPUs): no MFU shown
         seed_everything(p.seed + self.rank)
         self.raw_model = p.model.to(self.device)
+        self.flops_per_token = flops_per_token(self.raw_model) if isinstance(self.raw_model, PicabooLM) else None
         compile_model = p.compile if p.compile is not None else self.device.startswith("cuda")
         self.model = torch.compile(self.raw_model) if compile_model else self.raw_model
         if self.world_size > 1:
             self.model = wrap_ddp(self.model, self.device)
         self.optimizer = p.optimizer or configure_adamw_optimizer(
             self.raw_model, p.weight_decay, p.max_learning_rate, p.betas, p.eps, device_type=self.device)
-        self.loss_fn = p.loss_fn or nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX, label_smoothing=p.label_smoothing)
+        smoothed = nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX, label_smoothing=p.label_smoothing)
+        self.loss_fn = p.loss_fn or (smoothed if p.label_smoothing else None)  # None: the model's own (compiled) loss
         scaler_device = "cuda" if self.device.startswith("cuda") else "cpu"
         self.scaler = torch.amp.GradScaler(scaler_device, enabled=self.precision == "fp16")
         self.stream = BatchStream(p.train_dataloader, p.epochs)
@@ -133,7 +137,10 @@ class Trainer:
         self.step += 1
         dt = time.perf_counter() - t0
         tokens = sum(x.numel() for x, _ in micro_batches) * self.world_size
-        return {"loss": loss, "lr": lr, "grad_norm": norm, "tokens_per_s": tokens / dt, "data_wait": waited / dt}
+        m = {"loss": loss, "lr": lr, "grad_norm": norm, "tokens_per_s": tokens / dt, "data_wait": waited / dt}
+        if self.peak_flops and self.flops_per_token:  # model FLOPs utilisation: the share of the chips' peak used
+            m["mfu"] = self.flops_per_token * m["tokens_per_s"] / (self.peak_flops * self.world_size)
+        return m
 
     def _evaluate(self) -> dict:
         "Validation metrics over the fixed batches (summed over ranks)."
@@ -213,14 +220,17 @@ class Trainer:
             bar.update(1)
         else:
             bar.update(min(time.monotonic() - self._started, p.max_time) - bar.n)
+        mfu = {"mfu": f"{m['mfu']:.0%}"} if "mfu" in m else {}
         bar.set_postfix(step=f"{self.step}/{self.max_steps}", loss=f"{m['loss']:.3f}", lr=f"{m['lr']:.2e}",
-                        tok_s=f"{m['tokens_per_s']:.0f}")
+                        tok_s=f"{m['tokens_per_s']:.0f}", **mfu)
         if self.step % p.log_every == 0 or self.step == 1:
-            names = {"train_loss": "loss", "lr": "lr", "grad_norm": "grad_norm", "tokens_per_s": "tokens_per_s"}
-            tracker.log_metrics({name: m[key] for name, key in names.items()}, step=self.step)
+            names = {"train_loss": "loss", "lr": "lr", "grad_norm": "grad_norm", "tokens_per_s": "tokens_per_s",
+                     "mfu": "mfu"}
+            tracker.log_metrics({name: m[key] for name, key in names.items() if key in m}, step=self.step)
             if self.rank == 0 and not p.progress:
                 print(f"step {self.step:5d}/{self.max_steps} | loss {m['loss']:.4f} | lr {m['lr']:.2e} | "
-                      f"norm {m['grad_norm']:.2f} | {m['tokens_per_s']:.0f} tok/s", flush=True)
+                      f"norm {m['grad_norm']:.2f} | {m['tokens_per_s']:.0f} tok/s" +
+                      (f" | MFU {m['mfu']:.0%}" if "mfu" in m else ""), flush=True)
 
     def _validate(self, tracker, live):
         "Evaluate, record, and save best.pt when validation improved."

@@ -107,7 +107,7 @@ class TrainerParams:
     "Everything a training run needs: model, data, optimizer, schedule, precision, checks, checkpoints, tracking."
     model:nn.Module  # returns logits, or (logits, loss); e.g. a PicabooLM
     optimizer:Any = None  # None: configure_adamw_optimizer with the fields below
-    loss_fn:Any = None  # loss(logits (N, V), targets (N,)); None: cross-entropy with label_smoothing
+    loss_fn:Any = None  # loss(logits (N, V), targets (N,)); None: the model's cross-entropy (with label_smoothing)
     train_dataloader:Any = None  # RandomWindowSampler (endless, resumable) or any iterable of (x, y) batches
     val_dataloader:Any = None  # same kinds; eval_batches batches are taken once and reused
     device:str|None = None  # None/"auto": CUDA, then MPS, then CPU

@@ -84,7 +84,9 @@ def test_mistral_sliding_window_is_refused(tmp_path):
     ({**SWITCHES["llama"], "num_kv_heads": 2}, "LlamaForCausalLM"),
     ({**SWITCHES["llama"], "bias": True, "tie_weights": True}, "LlamaForCausalLM"),
     ({**SWITCHES["qwen3"], "num_kv_heads": 1}, "Qwen3ForCausalLM"),
-    ({**SWITCHES["qwen3"], "num_kv_heads": 2, "head_size": 64}, "Qwen3ForCausalLM")])
+    ({**SWITCHES["qwen3"], "num_kv_heads": 2, "head_size": 64}, "Qwen3ForCausalLM"),
+    ({"vocab_size": 2000, "vocab_multiple": 64}, "GPT2LMHeadModel"),  # padded rows stay behind
+    ({**SWITCHES["llama"], "vocab_size": 2000, "vocab_multiple": 64}, "LlamaForCausalLM")])
 def test_save_pretrained_hf_loads_in_transformers(tmp_path, switches, architecture):
     torch.manual_seed(0)
     ours = PicabooLM(PicabooLMParams.preset("tiny", context_length=48, device="cpu", **switches)).eval()
@@ -94,8 +96,8 @@ def test_save_pretrained_hf_loads_in_transformers(tmp_path, switches, architectu
                 w.uniform_(0.5, 1.5)
     ours.save_pretrained(tmp_path / "hf", format="hf")
     hf = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "hf").eval()
-    assert type(hf).__name__ == architecture
-    ids = torch.randint(0, 2048, (2, 40))
+    assert type(hf).__name__ == architecture and hf.config.vocab_size == ours.params.vocab_size
+    ids = torch.randint(0, ours.params.vocab_size, (2, 40))
     assert (ours(ids) - hf_logits(hf, ids)).abs().max().item() < 1e-4
     back = PicabooLM.from_pretrained(tmp_path / "hf", device="cpu").eval()  # ... and back again
     torch.testing.assert_close(back(ids), ours(ids), atol=1e-5, rtol=1e-5)

@@ -136,6 +136,28 @@ def test_resize_token_embeddings(tmp_path, tie_weights):
         m.resize_token_embeddings(100)
 
 
+@pytest.mark.parametrize("tie_weights", [True, False])
+def test_padded_vocabulary(tmp_path, tie_weights):
+    "vocab_multiple: tables rounded up, logits and loss of the real vocabulary, growing keeps the padding."
+    m = tiny(vocab_size=2000, vocab_multiple=64, tie_weights=tie_weights)
+    assert m.tok_emb.weight.shape == (2048, 128) and m.lm_head.weight.shape == (2048, 128)
+    x, y = torch.randint(0, 2000, (2, 8)), torch.randint(0, 2000, (2, 8))
+    logits, loss = m(x, y)
+    assert logits.shape == (2, 8, 2000)
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten()))
+    with torch.no_grad():  # the padded rows: huge scores that would win every argmax if they were not cut off
+        m.lm_head.weight[2000:] = 100.0
+    torch.testing.assert_close(m(x), logits)
+    m.resize_token_embeddings(2050)  # 2050 rounds up to 2112 rows; the new tokens get fresh rows, not the padding's
+    assert m.tok_emb.weight.shape == (2112, 128) and m(x).shape == (2, 8, 2050)
+    assert m.tok_emb.weight[2000:2050].abs().max() < 1.0
+    torch.testing.assert_close(m(x)[..., :2000], logits)
+    m.save_pretrained(tmp_path)
+    again = PicabooLM.from_pretrained(tmp_path, device="cpu")
+    assert again.params == m.params
+    torch.testing.assert_close(again.eval()(x), m(x))
+
+
 def test_cache_crop_and_select():
     m = tiny(pos_encoding="rope")
     x = torch.randint(0, 2048, (3, 12))

@@ -142,3 +142,31 @@ def test_training_goes_on_without_its_tracking_server(tmp_path, capsys):
     assert journal.parent == tmp_path/"ck"/"tracking-journal"
     rows = [json.loads(line) for line in (journal/"metrics.jsonl").read_text().splitlines()]
     assert sorted(r["step"] for r in rows if r["key"] == "train_loss") == [1, 2, 3]
+
+
+def test_mfu_is_reported_where_the_peak_is_known(tmp_path, monkeypatch, capsys):
+    "On a device whose peak FLOP/s is known, every step's MFU = FLOPs per token x tokens/s / peak (a CPU: none)."
+    import numpy as np
+    import picaboo.training
+    from mlflow import MlflowClient
+    from picaboo.batches import RandomWindowSampler
+    from picaboo.throughput import flops_per_token
+    monkeypatch.chdir(tmp_path); monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    data = np.random.default_rng(0).integers(0, 64, 5_000).astype(np.uint16)
+
+    def run(name):
+        model = PicabooLM(PicabooLMParams.preset("tiny", vocab_size=64, context_length=16, num_blocks=1))
+        t = Trainer(TrainerParams(model=model, train_dataloader=RandomWindowSampler(data, 2, 16), max_steps=3, log_every=1,
+                                  progress=False, checkpoints_path=name, run_name=name, eval_every=0))
+        t.train()
+        return t, model
+
+    plain, _ = run("cpu")
+    assert "mfu" not in plain.history and "MFU" not in capsys.readouterr().out
+    monkeypatch.setattr(picaboo.training, "peak_flops", lambda device, precision: 1e9)  # a made-up 1 GFLOP/s chip
+    known, model = run("known")
+    expected = [flops_per_token(model) * tok_s / 1e9 for tok_s in known.history["tokens_per_s"]]
+    assert known.history["mfu"] == pytest.approx(expected) and all(v > 0 for v in expected)
+    assert "MFU" in capsys.readouterr().out
+    logged = MlflowClient(f"sqlite:///{tmp_path/'mlflow.db'}").get_metric_history(known.run_id, "mfu")
+    assert [m.value for m in logged] == pytest.approx(expected)

@@ -197,6 +197,7 @@ def copy_drills(index:DocIndex, # the documentation
                 context_length:int=128, # every conversation fits the model's context
                 topic_share:float=0.2, # this share lends a topic page under a made-up heading
                 system_share:float=0.35, # this share opens with a system prompt
+                earlier:Sequence[tuple[str, str]]=(), # (question, answer) exchanges a drill may come after
                ) -> list[dict]:
     "Conversations about made-up names whose lookup returns a real page, renamed: only reading answers them."
     members = [n for n in lenders if index[n].kind != "topic"]
@@ -214,7 +215,7 @@ def copy_drills(index:DocIndex, # the documentation
         kind = rng.choice(["what", "what", "signature"]) if page.signature else "what"
         kind = "topic" if page.kind == "topic" else kind
         question, written = ask(kind, page.heading or page.name, rng)
-        messages = with_context(question, rng, [], system_share)
+        messages = with_context(question, rng, earlier, system_share)
         conv = lookup_conversation(tokenizer, drill_index, messages, written, kind, context_length)
         if conv is not None and index.resolve(written).status == "missing":  # never a name the real index knows
             out.append({**conv, "subject": page.name, "drill": True})
@@ -254,7 +255,8 @@ def lookup_examples(index:DocIndex, # the documentation
     val += [{"subject": f, "kind": "fake", "question": ask("what", f, rng)[0], "name": f} for f in made_up[fakes:]]
     lenders = sorted({s for s, *_ in asked if s not in held and s in index.entries})
     drill_names = fake_names(index, len(made_up) + drills, seed)[len(made_up):]  # never a fake asked elsewhere
-    train += copy_drills(index, tokenizer, lenders, drill_names, random.Random(seed + 1), context_length)
+    train += copy_drills(index, tokenizer, lenders, drill_names, random.Random(seed + 1), context_length,
+                         earlier=earlier)
     counts = dict(train=len(train), dropped=dropped, held_out_subjects=len(held), val=len(val),
                   fakes=fakes, ambiguous=min(200, len(ambiguous)))
     if drills:

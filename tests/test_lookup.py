@@ -151,8 +151,8 @@ def test_shipped_model_figures(index):
     for key in ("what_right", "fake_right"):
         assert abs(scores[key] - plain[key]) <= SAMPLE_MARGIN, (key, scores[key], plain[key])
     assert scores["invented_after_not_found"] == 0
-    assert plain["fake_right"] >= 0.9 and plain["what_right"] >= 0.75  # measured 79.5%; the issue asks 80%
+    assert plain["fake_right"] >= 0.9 and plain["what_right"] >= 0.75  # measured 77.9%; the issue asks 80%
     assert all(f["invented_after_not_found"] == 0 for f in card["figures"].values())
-    assert card["figures"]["system"]["what_right"] >= plain["what_right"] - MARGIN  # measured 1.6 points higher
-    assert card["figures"]["follow_up"]["what_right"] >= plain["what_right"] - 2 * MARGIN  # measured 7.4 points lower
+    assert card["figures"]["system"]["what_right"] >= plain["what_right"] - MARGIN  # measured 4.1 points higher
+    assert card["figures"]["follow_up"]["what_right"] >= plain["what_right"] - MARGIN  # measured the same
     assert plain["what_right"] > 10 * card["base_figures"]["what_right"]

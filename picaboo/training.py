@@ -60,7 +60,8 @@ class Trainer:
         self.optimizer = p.optimizer or configure_adamw_optimizer(
             self.raw_model, p.weight_decay, p.max_learning_rate, p.betas, p.eps, device_type=self.device)
         smoothed = nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX, label_smoothing=p.label_smoothing)
-        self.loss_fn = p.loss_fn or (smoothed if p.label_smoothing else None)  # None: the model's own (compiled) loss
+        own_loss = isinstance(self.raw_model, PicabooLM) and not p.label_smoothing  # in its forward: compiled with it
+        self.loss_fn = p.loss_fn or (None if own_loss else smoothed)
         scaler_device = "cuda" if self.device.startswith("cuda") else "cpu"
         self.scaler = torch.amp.GradScaler(scaler_device, enabled=self.precision == "fp16")
         self.stream = BatchStream(p.train_dataloader, p.epochs)

@@ -6,9 +6,10 @@ Docs: https://picaboo-book.github.io/picaboo/attention.html.md"""
 
 # %% auto #0
 __all__ = ['causal_mask', 'attention_weights', 'explicit_attention', 'padded_causal_mask', 'sinusoidal_positions',
-           'rope_tables', 'apply_rope', 'KVCache', 'unit_rms', 'RMSNorm', 'CausalSelfAttention']
+           'rope_tables', 'apply_rope', 'KVCache', 'rms_norm', 'RMSNorm', 'CausalSelfAttention']
 
 # %% ../nbs/05_attention.ipynb #1b74550a
+import functools
 import math
 
 import torch
@@ -89,7 +90,7 @@ def apply_rope(x:torch.Tensor, # queries or keys (B, nh, T, hs)
     if cos.dtype != x.dtype:  # float32 tables, bf16 activations: compute in x's dtype
         cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     partners = x.roll(x.size(-1) // 2, dims=-1)  # (x[i + hs/2], x[i]) in place of (x[i], x[i + hs/2])
-    return x * cos + partners * sin  # (x1 cos - x2 sin, x2 cos + x1 sin)
+    return torch.addcmul(x * cos, partners, sin)  # x cos + partners sin = (x1 cos - x2 sin, x2 cos + x1 sin)
 
 # %% ../nbs/05_attention.ipynb #821a7d78
 class KVCache:
@@ -143,16 +144,24 @@ class KVCache:
         return f"KVCache(layers={len(self.keys)}, length={self.length}, max_length={self.max_length})"
 
 # %% ../nbs/05_attention.ipynb #d38b91f7
-def unit_rms(x:torch.Tensor, # vectors along the last dimension
+@functools.cache
+def _rms_constants(width:int, eps:float) -> tuple[torch.Tensor, torch.Tensor]:
+    "sqrt(width * eps) and 1 / sqrt(width) as 0-dim tensors, made once (an operation takes them faster than floats)."
+    with torch.inference_mode(False):  # plain tensors, usable with autograd even when first made under inference_mode
+        return torch.tensor(math.sqrt(width * eps)), torch.tensor(1 / math.sqrt(width))
+
+def rms_norm(x:torch.Tensor, # vectors along the last dimension
+             weight:torch.Tensor, # multiplies the result: (C,), or any shape that broadcasts against x
              eps:float, # added to the mean square
             ) -> torch.Tensor:
-    "x / sqrt(mean(x**2) + eps) along the last dimension, accumulated in float32 (also for bfloat16 inputs)."
-    if x.numel() > 4096:  # many vectors (training, a prompt): the fewest passes over memory win
-        return F.rms_norm(x.float(), (x.size(-1),), eps=eps).to(x.dtype)
-    # a few vectors (one new token): the fewest operations win, so use LayerNorm's single fused kernel:
-    # [x, -x] has mean 0 and the mean square of x, so its normalized first half is x / rms(x)
-    both_signs = torch.cat([x, -x], dim=-1)  # (..., 2C)
-    return F.layer_norm(both_signs, (both_signs.size(-1),), eps=eps)[..., :x.size(-1)]  # (..., C)
+    "weight * x / sqrt(mean(x**2) + eps) along the last dimension, accumulated in float32 (also for bfloat16)."
+    if x.numel() > 4096 or not x.is_cpu or x.dtype != torch.float32:  # many vectors, a GPU or bfloat16
+        return weight * F.rms_norm(x.float(), (x.size(-1),), eps=eps).to(x.dtype)  # the fewest passes over memory
+    # a few float32 vectors on a CPU (one new token): each operation's fixed cost dominates, so use the fewest:
+    # sqrt(mean(x**2) + eps) = hypot(|x|, sqrt(C * eps)) / sqrt(C)
+    root_c_eps, inv_root_c = _rms_constants(x.size(-1), eps)
+    rms = torch.linalg.vector_norm(x, dim=-1, keepdim=True).hypot(root_c_eps).mul(inv_root_c)  # (..., 1)
+    return x / rms * weight
 
 class RMSNorm(nn.Module):
     "Root-mean-square norm (Llama, Qwen): x / rms(x) * weight; no mean taken out, no bias."
@@ -164,7 +173,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x:torch.Tensor) -> torch.Tensor:
-        return self.weight * unit_rms(x, self.eps)
+        return rms_norm(x, self.weight, self.eps)
 
 class CausalSelfAttention(nn.Module):
     "Multi-head causal self-attention with a fused (SDPA) path and an explicit path that keeps the weights."
@@ -217,7 +226,7 @@ class CausalSelfAttention(nn.Module):
     def _norm_heads(self, qk):
         "QK-norm: every query head through q_norm, every key head through k_norm, in one RMSNorm call."
         weight = torch.where(self.is_query_head, self.q_norm.weight, self.k_norm.weight)  # (nh + nkv, hs)
-        return weight * unit_rms(qk, self.q_norm.eps)
+        return rms_norm(qk, weight, self.q_norm.eps)
 
     def _attend(self, q, k, v, mask):
         "Every query head against its group's key/value head: (B, nh, T, hs)."

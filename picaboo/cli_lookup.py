@@ -19,11 +19,12 @@ def command_line(args:argparse.Namespace) -> str:
     flags += [f"--eval-limit {args.eval_limit}"] if args.eval_limit else []
     flags += [f"--context-length {args.context_length}"] if args.context_length else []
     flags += [f"--copy-drills {args.copy_drills}"] if args.copy_drills else []
+    flags += [f"--length-groups {args.length_groups}"] if args.length_groups > 1 else []
     return "picaboo finetune-lookup " + " ".join(flags)
 
 def finetune_lookup_command(args:argparse.Namespace) -> int:
     "Run `picaboo finetune-lookup`: teach a chat model to look names up, save it with a card of measured figures."
-    sizes = {"--max-steps": args.max_steps, "--batch-size": args.batch_size}
+    sizes = {"--max-steps": args.max_steps, "--batch-size": args.batch_size, "--length-groups": args.length_groups}
     sizes["--context-length"] = 1 if args.context_length is None else args.context_length
     for flag, value in sizes.items():
         if value <= 0:
@@ -38,7 +39,7 @@ def finetune_lookup_command(args:argparse.Namespace) -> int:
     card = make_lookup_model(args.base, args.out, args.max_steps, args.max_time, args.batch_size,
                              args.max_learning_rate, args.seed, args.eval_limit, command_line(args),
                              args.context_length, tracking=args.tracking, tracking_uri=args.tracking_uri,
-                             drills=args.copy_drills)
+                             drills=args.copy_drills, group=args.length_groups)
     print(f"saved {args.out}; figures: {card['figures']}", flush=True)
     args.made = {"model": Path(args.out), "name": Path(args.out).name, "run_id": card.get("mlflow_run_id"),
                  "tracking_uri": args.tracking_uri, "run_folder": Path(args.out), "step": card["training"]["steps"]}
@@ -60,6 +61,8 @@ def add_cli(subparsers):
                    help="grow the base's context to this many tokens (default: keep it)")
     p.add_argument("--copy-drills", type=int, default=0,
                    help="add this many copy drills: made-up names lent real pages (default: 0)")
+    p.add_argument("--length-groups", type=int, default=1,
+                   help="draw this many batches at once and sort them by length: less padding per step (default: 1)")
     add_tracking_flags(p, tracking=False)
     p.set_defaults(func=finetune_lookup_command)
 

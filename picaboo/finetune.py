@@ -54,34 +54,48 @@ class ChatBatches:
     def __init__(self, pairs:list, # (x, y) training pairs
                  batch_size:int, # pairs per batch
                  seed:int=0, # seed of the draws
+                 group:int=1, # draw this many batches at once and sort their pairs by length: less padding
                 ):
         if not pairs:
             raise ValueError("no training pairs to draw batches from")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.pairs, self.batch_size, self.seed, self.step = pairs, batch_size, seed, 0
+        if batch_size < 1 or group < 1:
+            raise ValueError(f"batch_size and group must be at least 1, got {batch_size} and {group}")
+        self.pairs, self.batch_size, self.seed, self.step, self.group = pairs, batch_size, seed, 0, group
         self.generator = torch.Generator().manual_seed(seed)
+        self.waiting = []  # drawn batches (lists of pair indices) not yet served
 
     def __iter__(self):
         return self
 
     def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
-        idx = torch.randint(len(self.pairs), (self.batch_size,), generator=self.generator).tolist()
+        if not self.waiting:
+            self.waiting = self._draw()
         self.step += 1
-        return pad_batch([self.pairs[i] for i in idx])
+        return pad_batch([self.pairs[i] for i in self.waiting.pop(0)])
+
+    def _draw(self) -> list[list[int]]:
+        "`group` batches of random pairs; with group > 1, similar lengths share a batch and the batches are shuffled."
+        idx = torch.randint(len(self.pairs), (self.batch_size * self.group,), generator=self.generator).tolist()
+        if self.group == 1:
+            return [idx]
+        idx.sort(key=lambda i: len(self.pairs[i][0]))
+        batches = [idx[i:i + self.batch_size] for i in range(0, len(idx), self.batch_size)]
+        return [batches[i] for i in torch.randperm(self.group, generator=self.generator).tolist()]
 
     def state_dict(self) -> dict:
         "Where the draws are: enough to resume them exactly."
         return dict(step=self.step, seed=self.seed, generator=self.generator.get_state(), pairs=len(self.pairs),
-                    batch_size=self.batch_size)
+                    batch_size=self.batch_size, group=self.group, waiting=[list(b) for b in self.waiting])
 
     def load_state_dict(self, state:dict):
-        "Resume the draws saved by `state_dict` (for the same pairs and batch size)."
-        for key, value in dict(pairs=len(self.pairs), batch_size=self.batch_size).items():
-            if state[key] != value:
-                raise ValueError(f"cannot resume the batches: saved with {key}={state[key]}, this one has {value}")
+        "Resume the draws saved by `state_dict` (for the same pairs, batch size and group)."
+        for key, value in dict(pairs=len(self.pairs), batch_size=self.batch_size, group=self.group).items():
+            saved = state.get(key, 1)  # states saved before `group` existed had one
+            if saved != value:
+                raise ValueError(f"cannot resume the batches: saved with {key}={saved}, this one has {value}")
         self.generator.set_state(state["generator"])
         self.step, self.seed = state["step"], state["seed"]
+        self.waiting = [list(b) for b in state.get("waiting", [])]
 
 # %% ../nbs/12_finetune.ipynb #d284b3dd
 def validation_batches(tokenizer, # has the chat tokens

@@ -120,7 +120,7 @@ def plot_exchange(tokenizer, # has the chat and lookup tokens
     return ax
 
 # %% ../nbs/14_lookup.ipynb #18a43f35
-RESULT_TOKENS = 64  # a tool result takes at most this many tokens of the context
+RESULT_TOKENS = 96  # a tool result takes at most this many tokens of the context
 MIN_RESULT_TOKENS = 32  # the room the history leaves for a result, at least
 ANSWER_TOKENS = 32  # room kept for the answer after a result
 NAME_TOKENS = 32  # a call's name has at most this many tokens; a longer one is malformed

@@ -147,6 +147,7 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
                       tracking:bool=False, # log the training run to MLflow (its id goes in the card)
                       tracking_uri:str|None=None, # the MLflow store (None: $MLFLOW_TRACKING_URI, else ./mlflow.db)
                       drills:int=0, # copy drills added to the data (see copy_drills)
+                      group:int=1, # batches drawn together and sorted by length (ChatBatches): cheaper steps
                      ) -> dict:
     "The whole recipe: add the lookup tokens to `base`, build the data, train, score, save with a card; the card."
     t0 = time.perf_counter()
@@ -168,7 +169,7 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
     t1 = time.perf_counter()
     trainer = train_lookup(without_dropout(model), tokenizer, train, val_conversations, max_steps, max_time, batch_size,
                            max_learning_rate, seed, tracking=tracking, tracking_uri=tracking_uri,
-                           run_name=f"finetune-lookup {Path(out).name}")
+                           run_name=f"finetune-lookup {Path(out).name}", group=group)
     train_seconds = time.perf_counter() - t1
     model.eval()
     figures = lookup_figures(model, tokenizer, index, val, eval_limit)
@@ -183,7 +184,8 @@ def make_lookup_model(base:str, # the chat model to start from (a folder or a sh
             "corpus": {k: m.get(k) for k in ("bytes", "documents", "sha256", "python", "version")},
             "model": model.params.to_dict(), "all_params": model.num_params(non_embedding=False), "data": counts,
             "training": {"steps": trainer.step, "stop_reason": trainer.stop_reason, "batch_size": batch_size,
-                         "max_learning_rate": max_learning_rate, "train_seconds": round(train_seconds, 1),
+                         "max_learning_rate": max_learning_rate, "length_groups": group,
+                         "train_seconds": round(train_seconds, 1),
                          "train_loss_last50": sum(loss[-50:]) / max(1, len(loss[-50:]))},
             "figures": figures, "base_figures": base_figures, "eval_limit": eval_limit, "held_out": "held_out.json",
             "how": "picaboo.lookup_recipe.lookup_figures(model, tok, default_index(), held_out.json, eval_limit): "

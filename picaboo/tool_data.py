@@ -284,6 +284,7 @@ def train_lookup(model, # a PicabooLM with the chat and lookup tokens
                  max_learning_rate:float=1e-3, # peak LR (warmup, then cosine to a tenth)
                  seed:int=0, # seed of the batches
                  warmup_steps:int=20, # linear warmup
+                 group:int=1, # ChatBatches' group: batches drawn together and sorted by length (less padding)
                  **kwargs, # more TrainerParams fields: progress, eval_every, log_every...
                 ) -> Trainer:
     "Fine-tune with the training chapter's Trainer; the loss covers the assistant's calls and answers only."
@@ -291,7 +292,8 @@ def train_lookup(model, # a PicabooLM with the chat and lookup tokens
     val_pairs = [lookup_training_pair(tokenizer, e["messages"]) for e in val]
     val_batches = [pad_batch(val_pairs[i:i + 64]) for i in range(0, len(val_pairs), 64)]
     with tempfile.TemporaryDirectory() as tmp:
-        p = TrainerParams(model=model, tokenizer=tokenizer, train_dataloader=ChatBatches(pairs, batch_size, seed),
+        batches = ChatBatches(pairs, batch_size, seed, group)
+        p = TrainerParams(model=model, tokenizer=tokenizer, train_dataloader=batches,
                           val_dataloader=val_batches, eval_batches=len(val_batches), device="cpu",
                           batch_size=batch_size,
                           max_steps=max_steps, max_time=max_time, max_learning_rate=max_learning_rate,

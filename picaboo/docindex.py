@@ -10,6 +10,8 @@ __all__ = ['NOT_FOUND',
  'heading_key',
  'Resolution',
  'same_shape',
+ 'letter_counts',
+ 'could_be_close',
  'topic_name',
  'DocIndex',
  'build_index',
@@ -120,6 +122,26 @@ def same_shape(query:str, # a dotted name as asked
     alike = lambda a, b: difflib.SequenceMatcher(None, a, b).ratio() >= cutoff
     return len(asked) == len(known) and all(alike(a, b) for a, b in zip(asked, known))
 
+def letter_counts(words:Sequence[str], # the strings to count
+                 ) -> torch.Tensor:
+    "(len(words), 128): how often each character occurs in each word (characters past 126 share the last column)."
+    codes = torch.tensor([min(ord(c), 127) for w in words for c in w], dtype=torch.long)
+    rows = torch.tensor([i for i, w in enumerate(words) for _ in w], dtype=torch.long)
+    counts = torch.zeros(len(words), 128, dtype=torch.int32)
+    counts.index_put_((rows, codes), torch.ones_like(codes, dtype=torch.int32), accumulate=True)
+    return counts
+
+def could_be_close(query:str, # the name as asked
+                   keys:Sequence[str], # the names it may be a misspelling of
+                   counts:torch.Tensor, # letter_counts(keys)
+                   cutoff:float, # the least similarity
+                  ) -> list[str]:
+    "The keys that share enough letters with `query` to reach `cutoff`: difflib's quick_ratio, for all keys at once."
+    shared = torch.minimum(counts, letter_counts([query])).sum(1)
+    total = counts.sum(1) + len(query)  # characters in both strings
+    keep = 2 * shared >= (cutoff - 1e-9) * total  # an upper bound of the similarity: no close key is left out
+    return [keys[i] for i in keep.nonzero().flatten().tolist()]
+
 def topic_name(topic:Entry, # a language-reference page
                entries:dict, # the modules and members, by name
               ) -> str:
@@ -138,6 +160,7 @@ class DocIndex:
             parts = name.split(".")
             for i in range(1, len(parts)):
                 self.short.setdefault(".".join(parts[i:]), []).append(name)
+        self._spelling = None  # the names a misspelling may mean, and their letter counts (see close_match)
 
     def __len__(self):
         return len(self.entries) + len(self.topics)
@@ -162,7 +185,10 @@ class DocIndex:
         "A misspelling: the closest full name (or unique short name) by difflib, if it is close enough."
         if not q:
             return Resolution(query, "missing")
-        keys = list(self.entries) + [k for k, v in self.short.items() if len(v) == 1]
+        if self._spelling is None:  # built on the first misspelling, kept for the next ones
+            keys = list(self.entries) + [k for k, v in self.short.items() if len(v) == 1]
+            self._spelling = (keys, letter_counts(keys))
+        keys = could_be_close(q, *self._spelling, cutoff=0.85)  # the same matches as difflib on every key, faster
         close = [k for k in difflib.get_close_matches(q, keys, n=3, cutoff=0.85) if same_shape(q, k)]
         if close:
             name = close[0] if close[0] in self.entries else self.short[close[0]][0]

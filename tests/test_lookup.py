@@ -153,6 +153,6 @@ def test_shipped_model_figures(index):
     assert scores["invented_after_not_found"] == 0
     assert plain["fake_right"] >= 0.9 and plain["what_right"] >= 0.8  # the goals; measured 100% and 86.9%
     assert all(f["invented_after_not_found"] == 0 for f in card["figures"].values())
-    assert card["figures"]["system"]["what_right"] >= plain["what_right"] - MARGIN  # measured 2.5 points lower
-    assert card["figures"]["follow_up"]["what_right"] >= plain["what_right"] - MARGIN  # measured 3.3 points lower
+    assert card["figures"]["system"]["what_right"] >= plain["what_right"] - MARGIN  # measured the same (86.9%)
+    assert card["figures"]["follow_up"]["what_right"] >= plain["what_right"] - MARGIN  # measured 2.5 points lower
     assert plain["what_right"] > 10 * card["base_figures"]["what_right"]

@@ -26,7 +26,7 @@ CLI_COMMANDS = {  # command -> (the module whose `add_cli` adds it, its line in 
     "finetune": ("picaboo.cli_finetune", "fine-tune a base model for chat on questions made from the embedded corpus"),
     "finetune-lookup": ("picaboo.cli_lookup", "teach a chat model to look names up in the documentation"),
     "eval": ("picaboo.cli_eval", "grade a model: bits per byte, a knowledge suite, chat answers"),
-    "speedrun": ("picaboo.cli_speedrun", "train the record recipe on the embedded corpus in five CPU-minutes"),
+    "speedrun": ("picaboo.cli_speedrun", "the best model in five CPU-minutes; --chat: your own assistant in ten"),
     "demo": ("picaboo.cli_demo", "the book end to end: corpus, tokenizer, a short training run, samples"),
     "serve": ("picaboo.cli_serve", "serve a chat model: an OpenAI-compatible API and a chat page"),
 }

@@ -1,4 +1,4 @@
-"""`picaboo speedrun`: the best model five CPU-minutes can train on the embedded corpus, and how it got there.
+"""`picaboo speedrun`: the best model five CPU-minutes can train, and your own assistant in ten minutes.
 
 Docs: https://picaboo-book.github.io/picaboo/speedrun.html.md"""
 

@@ -291,8 +291,21 @@ def test_a_taken_port_is_one_line(server):
     assert taken.stderr.splitlines() == [taken.stderr.strip()] and f"cannot listen on 127.0.0.1:{port}" in taken.stderr
 
 
+def answering(url:str, timeout:float=30):
+    "Wait until the server answers HTTP: its URL line is printed just before uvicorn starts, and takes over Ctrl-C."
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/v1/models", timeout=5):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
 def interrupt(s:Server):
     "Ctrl-C the server and check that it ends at once, with status 0, 'stopped' and no traceback."
+    answering(s.url)
     s.proc.send_signal(signal.SIGINT)
     start = time.time()
     try:

@@ -1,5 +1,5 @@
 """From nothing to a lookup assistant: `picaboo speedrun --chat` (picaboo.speedrun_chat.CHAT_PLAN) run alone on
-this machine, in wall-clock seconds, its assistant scored on the held-out questions; the shipped lookup model (20
+this machine, in wall-clock seconds, its assistant scored on the held-out questions; the shipped lookup model (25
 minutes of fine-tuning on a base model that trained for 13) scored on the same questions beside it, as the peer.
 
 The run uses the threads `picaboo` would pick (one per idle core): run it on a quiet machine, nothing else busy.

@@ -8,7 +8,7 @@ import ast
 import sys
 from pathlib import Path
 
-from .cli_support import check_writable, module_source
+from .cli_support import check_writable, module_source, source_constant
 
 def recipe_names() -> list[str]:
     "The keys of picaboo.speedrun's RECIPES, read from its source (nothing imported, so no PyTorch)."
@@ -21,11 +21,13 @@ def speedrun_command(args) -> int:
     "Run `picaboo speedrun`: train a recipe for a CPU budget, keep the model, print the score against the target."
     if args.chat:
         return chat_speedrun_command(args)
-    if not args.budget > 0:
-        raise ValueError(f"--budget is CPU-seconds of training, more than 0; got {args.budget:g}")
-    out = check_writable(Path(args.out or f"runs/speedrun-{args.recipe}"), "--out DIR")
+    recipe = args.recipe or "record"
+    budget = source_constant("picaboo.speedrun", "DEFAULT_BUDGET") if args.budget is None else args.budget
+    if not budget > 0:
+        raise ValueError(f"--budget is CPU-seconds of training, more than 0; got {budget:g}")
+    out = check_writable(Path(args.out or f"runs/speedrun-{recipe}"), "--out DIR")
     from picaboo.speedrun import TARGET_BITS_PER_BYTE, speedrun
-    r = speedrun(args.recipe, args.budget, args.seed, out, progress=args.progress, overwrite=args.overwrite)
+    r = speedrun(recipe, budget, args.seed, out, progress=args.progress, overwrite=args.overwrite)
     verdict = "reached" if r["reached"] else "not reached"
     print(f"{r['recipe']}: {r['steps']:,} steps in {r['cpu_seconds']:.0f} CPU-s; {r['bits_per_byte']:.3f} bits per "
           f"byte on the held-out documents (target {TARGET_BITS_PER_BYTE:.1f}: {verdict})")
@@ -34,7 +36,7 @@ def speedrun_command(args) -> int:
 
 def chat_speedrun_command(args) -> int:
     "Run `picaboo speedrun --chat`: the whole book in one run, its card, then `picaboo chat` in a terminal."
-    if args.recipe != "record" or args.budget != 300.0:
+    if args.recipe is not None or args.budget is not None:
         raise ValueError("--chat runs its own plan (picaboo.speedrun_chat.CHAT_PLAN): leave out --recipe and --budget")
     out = check_writable(Path(args.out or "runs/speedrun-chat"), "--out DIR")
     from picaboo.speedrun_chat import chat_run_table, speedrun_chat
@@ -56,9 +58,10 @@ def add_cli(subparsers):
     p = subparsers.add_parser("speedrun", help="the best model in five CPU-minutes; --chat: your own assistant in ten",
                               description="Train a recipe of the speedrun's record table on the embedded corpus for "
                                           "a budget of CPU time and score it in bits per byte on the held-out "
-                                          "documents.")
-    p.add_argument("--recipe", default="record", choices=names, help=f"{', '.join(names)} (default: record)")
-    p.add_argument("--budget", type=float, default=300.0, help="CPU-seconds of training (default: 300)")
+                                          "documents; or, with --chat, run the whole book to a lookup assistant.")
+    budget = source_constant("picaboo.speedrun", "DEFAULT_BUDGET")
+    p.add_argument("--recipe", default=None, choices=names, help=f"{', '.join(names)} (default: record)")
+    p.add_argument("--budget", type=float, default=None, help=f"CPU-seconds of training (default: {budget:g})")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and the batches (default: 0)")
     p.add_argument("--out", default=None, help="folder for the run; OUT/final is the model "
                                                "(default: runs/speedrun-RECIPE)")

@@ -134,11 +134,12 @@ def letter_counts(words:Sequence[str], # the strings to count
 def could_be_close(query:str, # the name as asked
                    keys:Sequence[str], # the names it may be a misspelling of
                    counts:torch.Tensor, # letter_counts(keys)
+                   lengths:torch.Tensor, # each key's length: counts.sum(1)
                    cutoff:float, # the least similarity
                   ) -> list[str]:
     "The keys that share enough letters with `query` to reach `cutoff`: difflib's quick_ratio, for all keys at once."
     shared = torch.minimum(counts, letter_counts([query])).sum(1)
-    total = counts.sum(1) + len(query)  # characters in both strings
+    total = lengths + len(query)  # characters in both strings
     keep = 2 * shared >= (cutoff - 1e-9) * total  # an upper bound of the similarity: no close key is left out
     return [keys[i] for i in keep.nonzero().flatten().tolist()]
 
@@ -187,7 +188,8 @@ class DocIndex:
             return Resolution(query, "missing")
         if self._spelling is None:  # built on the first misspelling, kept for the next ones
             keys = list(self.entries) + [k for k, v in self.short.items() if len(v) == 1]
-            self._spelling = (keys, letter_counts(keys))
+            counts = letter_counts(keys)
+            self._spelling = (keys, counts, counts.sum(1))
         keys = could_be_close(q, *self._spelling, cutoff=0.85)  # the same matches as difflib on every key, faster
         close = [k for k in difflib.get_close_matches(q, keys, n=3, cutoff=0.85) if same_shape(q, k)]
         if close:

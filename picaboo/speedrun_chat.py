@@ -127,7 +127,7 @@ def read_record(out:Path, # the run's folder
     record = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     if record.get("plan") != plan or record.get("seed") != seed:
         raise ValueError(f"{out} holds something else than this run (other files, or another plan or seed): "
-                         "choose another folder, or overwrite it")
+                         "choose another folder, or replace what it holds (--overwrite; overwrite=True in Python)")
     return record
 
 def speedrun_chat(out:str|Path, # the run's folder: each stage's output, and speedrun.json

@@ -6,16 +6,18 @@ Docs: https://picaboo-book.github.io/picaboo/speedrun.html.md"""
 
 # %% auto #0
 __all__ = ['TARGET_BITS_PER_BYTE', 'DEFAULT_BUDGET', 'CALIBRATION_STEPS', 'RECIPES', 'check_recipe', 'corpus_tokens',
-           'recipe_trainer', 'steps_for_budget', 'speedrun']
+           'char_corpus', 'race_corpus', 'BudgetTrainer', 'recipe_trainer', 'steps_for_budget', 'speedrun']
 
 # %% ../nbs/14a_speedrun.ipynb #8dd4e795
 import contextlib
 import io
+import math
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .batches import RandomWindowSampler, encode_to_bin, load_bin
@@ -23,7 +25,8 @@ from .data import shipped_dir
 from .evaluation import bits_per_byte, corpus_split
 from .model import SWITCHES, PicabooLM, PicabooLMParams
 from .optim import train_step
-from .tokenizer import load_tokenizer
+from .readers import download_tiny_shakespeare, read_text_file
+from .tokenizer import CharTokenizer, load_tokenizer
 from .training import Trainer, TrainerParams
 
 # %% ../nbs/14a_speedrun.ipynb #d504c7b0
@@ -44,6 +47,10 @@ RECIPES = {  # name -> the model's fields on the tiny preset, the trainer's sett
     "record": dict(model=dict(dropout_rate=0.0, **_LLAMA),
                    trainer=dict(batch_size=16, max_learning_rate=3e-3, min_learning_rate=3e-4, warmup_steps=20),
                    changed="Llama's switches (RoPE, RMSNorm, SwiGLU, untied head, no biases), lr 3e-3, 20 warm-up"),
+    "short-blocks": dict(model=dict(context_length=64, dropout_rate=0.0, **_LLAMA),
+                         trainer=dict(batch_size=12, max_learning_rate=3e-3, min_learning_rate=3e-5, warmup_steps=20,
+                                      betas=(0.9, 0.99)),
+                         changed="the record on nanoGPT's blocks: 64 tokens, batch 12, beta2 0.99, lr down to 3e-5"),
 }
 
 # %% ../nbs/14a_speedrun.ipynb #782ca03d
@@ -61,6 +68,47 @@ def corpus_tokens(folder:Path, # where the two token files go
     val = load_bin(encode_to_bin(val_docs, tokenizer, folder/"val.bin"))
     return train, val, [d.text for d in val_docs]
 
+def char_corpus(path:str|Path, # a UTF-8 text file
+               ) -> tuple:
+    "(tokenizer, train ids, validation texts) by character: the first 90% of the text trains, the rest measures."
+    text = read_text_file(path)
+    tokenizer = CharTokenizer()
+    tokenizer.train(text)
+    cut = int(len(text) * 0.9)
+    train = np.array(tokenizer.encode_ordinary(text[:cut]), dtype=np.int32)
+    return tokenizer, train, [text[cut:]]
+
+def race_corpus(corpus:str|Path, # "embedded", "shakespeare" or the path of a text file
+                folder:Path, # scratch space for the embedded corpus's token files
+               ) -> tuple:
+    "(tokenizer, train ids, validation texts): the embedded corpus in the shipped tokenizer, any other by character."
+    if str(corpus) == "embedded":
+        tokenizer = load_tokenizer(shipped_dir())
+        train, _, val_texts = corpus_tokens(folder, tokenizer)
+        return tokenizer, train, val_texts
+    return char_corpus(download_tiny_shakespeare() if str(corpus) == "shakespeare" else corpus)
+
+class BudgetTrainer(Trainer):
+    "Chapter 8's Trainer on a CPU-time budget: after every step, the step count is refitted to the CPU time left."
+    def __init__(self, params:TrainerParams, # max_steps: the first estimate
+                 budget:float, # CPU-seconds the steps may take
+                ):
+        super().__init__(params)
+        self.budget, self.cpu_used = budget, 0.0
+
+    def _step(self) -> dict|None:
+        start = time.process_time()
+        metrics = super()._step()
+        self.cpu_used += time.process_time() - start
+        if metrics is not None and self.step >= CALIBRATION_STEPS:  # a few steps make a fair average
+            steps_left = round((self.budget - self.cpu_used) / (self.cpu_used / self.step))
+            self.max_steps = self.total_steps = self.step + max(0, steps_left)  # the schedule's end moves too
+        return metrics
+
+    def _report_step(self, m:dict, tracker, bar):
+        bar.total = self.max_steps
+        super()._report_step(m, tracker, bar)
+
 def recipe_trainer(recipe:str, # a key of RECIPES
                    steps:int, # optimizer steps; the schedule ends with them
                    train, # training token ids (corpus_tokens)
@@ -69,17 +117,19 @@ def recipe_trainer(recipe:str, # a key of RECIPES
                    seed:int=0, # the model's and the batches' seed
                    progress:bool=False, # the trainer's progress bar
                    overwrite:bool=False, # replace a run that `folder` holds (else the Trainer refuses)
+                   budget:float|None=None, # CPU-seconds: refit `steps` to them as the run goes (None: keep `steps`)
                   ) -> Trainer:
     "A Trainer for `steps` steps of `recipe`: no tracking, no evaluation or checkpoints on the way."
     r = RECIPES[recipe]
     torch.manual_seed(seed)
     model = PicabooLM(PicabooLMParams.preset("tiny", vocab_size=tokenizer.vocab_size, device="cpu", **r["model"]))
     B, T = r["trainer"]["batch_size"], model.params.context_length
-    return Trainer(TrainerParams(
+    params = TrainerParams(
         model=model, tokenizer=tokenizer, train_dataloader=RandomWindowSampler(train, B, T, seed=seed),
         max_steps=steps, eval_every=0, sample_every=0, save_every=0, tracking=False, progress=progress,
         log_every=10**9, device="cpu", seed=seed, checkpoints_path=str(folder), overwrite=overwrite,
-        weight_decay=0.1, grad_clip=1.0, **r["trainer"]))
+        weight_decay=0.1, grad_clip=1.0, **r["trainer"])
+    return Trainer(params) if budget is None else BudgetTrainer(params, budget)
 
 # %% ../nbs/14a_speedrun.ipynb #6af2e810
 def steps_for_budget(recipe:str, budget:float, train, tokenizer, seed:int=0) -> int:
@@ -100,22 +150,26 @@ def speedrun(recipe:str="record", # a key of RECIPES
              out:str|Path|None=None, # keep the run here (out/final is the model); None: a temporary folder
              progress:bool=True, # the trainer's progress bar
              overwrite:bool=False, # replace a run that `out` holds
+             corpus:str|Path="embedded", # "embedded", "shakespeare" (tiny Shakespeare) or a text file, by character
             ) -> dict:
-    "Train `recipe` for `budget` CPU-seconds on the embedded corpus; its steps, CPU time and bits per byte."
+    "Train `recipe` for `budget` CPU-seconds on `corpus`; its steps, CPU time and bits per byte (and per character)."
     check_recipe(recipe)
     if not budget > 0:
         raise ValueError(f"the budget is CPU-seconds of training, more than 0; got {budget}")
-    tokenizer = load_tokenizer(shipped_dir())
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(out) if out is not None else Path(scratch)/"run"
-        train, _, val_texts = corpus_tokens(Path(scratch), tokenizer)
+        tokenizer, train, val_texts = race_corpus(corpus, Path(scratch))
         steps = steps_for_budget(recipe, budget, train, tokenizer, seed)
-        trainer = recipe_trainer(recipe, steps, train, tokenizer, folder, seed, progress, overwrite)
+        trainer = recipe_trainer(recipe, steps, train, tokenizer, folder, seed, progress, overwrite, budget)
         start = time.process_time()
         with contextlib.redirect_stdout(io.StringIO()):  # the trainer's closing line: the result says it all
             model = trainer.train()
         cpu = time.process_time() - start
-        score = bits_per_byte(model, tokenizer, val_texts)["bits_per_byte"]
-    return dict(recipe=recipe, seed=seed, budget=budget, steps=steps, cpu_seconds=round(cpu, 1),
-                bits_per_byte=round(score, 4), reached=score <= TARGET_BITS_PER_BYTE,
+        measured = bits_per_byte(model, tokenizer, val_texts)
+    by_char = isinstance(tokenizer, CharTokenizer)  # one token per character: bits per character = nats / ln 2
+    return dict(recipe=recipe, corpus=str(corpus), seed=seed, budget=budget, steps=trainer.step,
+                cpu_seconds=round(cpu, 1),
+                bits_per_byte=round(measured["bits_per_byte"], 4),
+                bits_per_char=round(measured["loss"] / math.log(2), 4) if by_char else None,
+                reached=measured["bits_per_byte"] <= TARGET_BITS_PER_BYTE if not by_char else None,
                 loss=trainer.history["loss"], model=str(folder/"final") if out is not None else None)

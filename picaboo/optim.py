@@ -38,10 +38,10 @@ def configure_adamw_optimizer(model:nn.Module, # the model to optimize
 
 # %% ../nbs/08_training.ipynb #69ccf045
 def cosine_lr(step:int, # optimizer steps done so far (0-based)
-              max_learning_rate:float=6e-4, # peak LR, reached at the end of warmup
-              min_learning_rate:float=6e-5, # floor, reached at total_steps and kept after
-              warmup_steps:int=50, # linear warmup length
-              total_steps:int=200, # where the cosine reaches the floor
+              max_learning_rate:float, # peak LR, reached at the end of warmup
+              min_learning_rate:float, # floor, reached at total_steps and kept after
+              warmup_steps:int, # linear warmup length
+              total_steps:int, # where the cosine reaches the floor
              ) -> float:
     "Linear warmup to `max_learning_rate`, then cosine decay to `min_learning_rate` at `total_steps`."
     if step < warmup_steps:

@@ -51,6 +51,10 @@ RECIPES = {  # name -> the model's fields on the tiny preset, the trainer's sett
                          trainer=dict(batch_size=12, max_learning_rate=3e-3, min_learning_rate=3e-5, warmup_steps=20,
                                       betas=(0.9, 0.99)),
                          changed="the record on nanoGPT's blocks: 64 tokens, batch 12, beta2 0.99, lr down to 3e-5"),
+    "small": dict(model=dict(context_length=64, dropout_rate=0.0, d_model=64, num_blocks=2, **_LLAMA),
+                  trainer=dict(batch_size=12, max_learning_rate=3e-3, min_learning_rate=3e-5, warmup_steps=20,
+                               betas=(0.9, 0.99)),
+                  changed="short-blocks, a smaller model: 2 blocks 64 wide, much cheaper steps and more of them"),
 }
 
 # %% ../nbs/14a_speedrun.ipynb #782ca03d

@@ -120,9 +120,9 @@ class TrainerParams:
     gradient_accumulation_steps:int = 1  # micro-batches per optimizer step
     total_steps:int|None = None  # where the cosine reaches min_learning_rate (None: max_steps)
     max_steps:int|None = 200  # total optimizer steps of the run, counting those before a resume (not additional steps)
-    max_learning_rate:float = 6e-4  # peak LR after warmup
-    min_learning_rate:float = 6e-5  # LR floor at total_steps
-    warmup_steps:int = 50  # linear warmup steps
+    max_learning_rate:float = 3e-3  # peak LR after warmup (for small models; GPT-2 small trains at 6e-4)
+    min_learning_rate:float = 3e-5  # LR floor at total_steps
+    warmup_steps:int = 20  # linear warmup steps
     tokenizer:Any = None  # for samples, bits per byte and the checkpoint
     max_time:float|None = None  # stop after the step that passes this many seconds of training (None: no limit)
     weight_decay:float = 0.1  # AdamW decay on matrices (when the trainer builds the optimizer)

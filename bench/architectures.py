@@ -5,12 +5,16 @@ Every run: the `tiny` preset plus the switches, AdamW (lr 2e-3, 20 warm-up steps
 the budget allows, measured on the first steps), batches of 16 x 128 tokens, one torch thread, float32, no dropout.
 Budget and step times are this process's CPU time (robust when other programs share the machine). Reported:
 validation bits per byte (mean over seeds, and each seed), parameters, and two speed ratios against GPT-2,
-measured after the training runs on fresh models, all variants in turn in interleaved rounds (the best round of
-each counts, so that load from other programs does not favour one variant): a training step (forward + backward +
-AdamW) and a cached greedy generation of 64 tokens after a 64-token prompt.
+measured after the training runs on fresh models, all variants in turn in interleaved rounds: a training step
+(forward + backward + AdamW) and a cached greedy generation of 64 tokens after a 64-token prompt. Each round gives
+every variant's time over GPT-2's time in the same round; the median of those ratios is reported, so that the
+machine's speed drifting between rounds (a shared CPU) moves every variant alike.
+
+A second table asks whether the generation gap is arithmetic or fixed cost per operation: cached generation at
+larger widths (same 4 blocks, vocabulary and 32-wide heads; 16 tokens after a 64-token prompt), no training.
 
     python bench/architectures.py                          # what bench/results/architectures.txt holds
-    python bench/architectures.py --budget 20 --seeds 0    # a quick look
+    python bench/architectures.py --budget 20 --seeds 0 --widths    # a quick look
 """
 import argparse
 import math
@@ -117,27 +121,67 @@ def train_for(switches, seed, budget, train, val, tok):
     return bits_per_byte(model, val, tok, p.context_length), statistics.median(step_times[2:]), step, model
 
 
-def speed_ratios(variants, rounds=15):
-    "Best-of-rounds CPU time of a training step and of a cached generation, per variant, relative to the first."
+def paired_median(times, first):
+    "Per variant, the median over rounds of its time / `first`'s time in the same round."
+    return {name: statistics.median(t / f for t, f in zip(ts, times[first])) for name, ts in times.items()}
+
+
+def speed_ratios(variants, rounds=30):
+    "Median paired ratios of a training step's and a cached generation's CPU time, per variant, against the first."
     torch.manual_seed(0)
     models = {name: PicabooLM(PicabooLMParams.preset("tiny", device="cpu", **VARIANTS[name])) for name in variants}
     opts = {name: torch.optim.AdamW(m.parameters(), lr=LR) for name, m in models.items()}
     x = torch.randint(0, 2048, (BATCH, 129))
     prompt = torch.randint(0, 2048, (1, 64))
-    step_s, gen_s = {name: math.inf for name in models}, {name: math.inf for name in models}
+    step_s, gen_s = {name: [] for name in models}, {name: [] for name in models}
     for _ in range(rounds):
         for name, model in models.items():
             model.train()
             t0 = time.process_time()
             train_step(model, opts[name], x[:, :-1], x[:, 1:])
-            step_s[name] = min(step_s[name], time.process_time() - t0)
-            with torch.no_grad():
-                model.eval()
-                t0 = time.process_time()
-                generate(model, prompt, 64, temperature=0)
-                gen_s[name] = min(gen_s[name], time.process_time() - t0)
-    first = variants[0]
-    return {name: (step_s[name] / step_s[first], gen_s[name] / gen_s[first]) for name in models}
+            step_s[name].append(time.process_time() - t0)
+            gen_s[name].append(generation_time(model, prompt, 64))
+    step, gen = paired_median(step_s, variants[0]), paired_median(gen_s, variants[0])
+    return {name: (step[name], gen[name]) for name in models}
+
+
+def generation_time(model, prompt, new_tokens):
+    "CPU seconds of a cached greedy generation of `new_tokens` after `prompt`."
+    with torch.no_grad():
+        model.eval()
+        t0 = time.process_time()
+        generate(model, prompt, new_tokens, temperature=0)
+        return time.process_time() - t0
+
+
+def width_ratios(variants, widths, rounds=12, new_tokens=16):
+    "Per width: (parameters of gpt2, its CPU ms per generation, {variant: median paired generation ratio})."
+    prompt = torch.randint(0, 2048, (1, 64))
+    rows = {}
+    for width in widths:
+        torch.manual_seed(0)
+        shape = dict(d_model=width, num_heads=width // 32, device="cpu")
+        models = {name: PicabooLM(PicabooLMParams.preset("tiny", **shape, **VARIANTS[name])) for name in variants}
+        times = {name: [] for name in models}
+        for _ in range(rounds):
+            for name, model in models.items():
+                times[name].append(generation_time(model, prompt, new_tokens))
+        first = models[variants[0]]
+        gpt2_ms = statistics.median(times[variants[0]]) * 1e3
+        rows[width] = (first.num_params(non_embedding=False), gpt2_ms, paired_median(times, variants[0]))
+        print(f"measured width {width}", file=sys.stderr, flush=True)
+    return rows
+
+
+def print_widths(rows, variants):
+    print()
+    print("cached generation time relative to gpt2 by model width (4 blocks, 32-wide heads, vocabulary 2048; "
+          "16 tokens after a 64-token prompt; median paired ratio of 12 rounds; gpt2 ms: CPU time of one generation)")
+    labels = {name: name.split(" (")[0].replace(" ", "-") for name in variants[1:]}  # "no bias" -> "no-bias"
+    print(f"{'width':>5} {'params':>7} {'gpt2 ms':>8} " + " ".join(f"{label:>8}" for label in labels.values()))
+    for width, (params, ms, ratios) in rows.items():
+        cells = [f"{ratios[name]:.2f}x".rjust(max(8, len(label))) for name, label in labels.items()]
+        print(f"{width:5} {params / 1e6:6.1f}M {ms:8.2f} " + " ".join(cells), flush=True)
 
 
 def main(argv=None):
@@ -145,7 +189,13 @@ def main(argv=None):
     ap.add_argument("--budget", type=float, default=45.0, help="CPU-seconds of training per run")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--widths", type=int, nargs="*", default=[128, 256, 512, 768],
+                    help="model widths (multiples of 32) for the generation table; none: skip it")
     args = ap.parse_args(argv)
+    if args.variants[0] != "gpt2":
+        ap.error("the first variant is what the others are compared with: it must be gpt2")
+    if any(w <= 0 or w % 32 for w in args.widths):
+        ap.error(f"--widths must be positive multiples of 32 (the head width), got {args.widths}")
     torch.set_num_threads(1)
     train, val, tok = encode_corpus()
     print(f"torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} cpus, 1 thread, CPU-time clock, "
@@ -166,6 +216,8 @@ def main(argv=None):
         step_ratio, gen_ratio = ratios[name]
         print(f"{name:18} {params / 1e6:7.2f}M {bpb:8.3f} {per_seed:>14} {steps:6.0f} "
               f"{step_ratio:9.2f}x {gen_ratio:10.2f}x", flush=True)
+    if args.widths:
+        print_widths(width_ratios(args.variants, args.widths), args.variants)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Docs: https://picaboo-book.github.io/picaboo/attention.html.md"""
 
 # %% auto #0
 __all__ = ['causal_mask', 'attention_weights', 'explicit_attention', 'padded_causal_mask', 'sinusoidal_positions',
-           'rope_tables', 'apply_rope', 'KVCache', 'rms_norm', 'RMSNorm', 'CausalSelfAttention']
+           'rope_tables', 'apply_rope', 'KVCache', 'RMSNormFunction', 'rms_norm', 'RMSNorm',
+           'CausalSelfAttention']
 
 # %% ../nbs/05_attention.ipynb #1b74550a
 import functools
@@ -150,13 +151,35 @@ def _rms_constants(width:int, eps:float) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.inference_mode(False):  # plain tensors, usable with autograd even when first made under inference_mode
         return torch.tensor(math.sqrt(width * eps)), torch.tensor(1 / math.sqrt(width))
 
+class RMSNormFunction(torch.autograd.Function):
+    "RMSNorm of many float32 vectors with its gradient written by hand: fewer passes over memory than autograd's."
+    @staticmethod
+    def forward(ctx, x, weight, eps):
+        root_c_eps, inv_root_c = _rms_constants(x.size(-1), eps)
+        rms = torch.linalg.vector_norm(x, dim=-1, keepdim=True).hypot(root_c_eps).mul_(inv_root_c)  # (..., 1)
+        inv_rms = rms.reciprocal_()
+        normed = x * inv_rms  # (..., C)
+        ctx.save_for_backward(normed, inv_rms, weight)
+        return normed * weight
+
+    @staticmethod
+    def backward(ctx, grad):
+        normed, inv_rms, weight = ctx.saved_tensors
+        grad_normed = grad * weight  # (..., C)
+        grad_weight = (grad * normed).sum_to_size(weight.shape) if ctx.needs_input_grad[1] else None
+        along = torch.linalg.vecdot(grad_normed, normed).unsqueeze(-1).div_(normed.size(-1))  # (..., 1)
+        grad_x = grad_normed.addcmul_(normed, along, value=-1).mul_(inv_rms)  # the part along x carries no gradient
+        return grad_x, grad_weight, None
+
 def rms_norm(x:torch.Tensor, # vectors along the last dimension
              weight:torch.Tensor, # multiplies the result: (C,), or any shape that broadcasts against x
              eps:float, # added to the mean square
             ) -> torch.Tensor:
     "weight * x / sqrt(mean(x**2) + eps) along the last dimension, accumulated in float32 (also for bfloat16)."
-    if x.numel() > 4096 or not x.is_cpu or x.dtype != torch.float32:  # many vectors, a GPU or bfloat16
-        return weight * F.rms_norm(x.float(), (x.size(-1),), eps=eps).to(x.dtype)  # the fewest passes over memory
+    if not x.is_cpu or x.dtype != torch.float32:  # a GPU (PyTorch's fused kernel) or bfloat16
+        return weight * F.rms_norm(x.float(), (x.size(-1),), eps=eps).to(x.dtype)
+    if x.numel() > 4096:  # many float32 vectors on a CPU (training, a prompt)
+        return RMSNormFunction.apply(x, weight, eps)
     # a few float32 vectors on a CPU (one new token): each operation's fixed cost dominates, so use the fewest:
     # sqrt(mean(x**2) + eps) = hypot(|x|, sqrt(C * eps)) / sqrt(C)
     root_c_eps, inv_root_c = _rms_constants(x.size(-1), eps)

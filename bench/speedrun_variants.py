@@ -8,6 +8,7 @@ of `--base` (a key of RECIPES). One line per run, in the order given, two runs a
 """
 import argparse
 import copy
+import dataclasses
 import json
 import os
 import time
@@ -15,7 +16,37 @@ from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
+from picaboo.model import PicabooLMParams
 from picaboo.speedrun import RECIPES, speedrun
+from picaboo.training import TrainerParams
+
+
+def read_variants(path:str, base:str) -> dict:
+    "The variants file, checked: a ValueError saying what is wrong in one line, before any run starts."
+    try:
+        with open(path, encoding="utf-8") as f:
+            variants = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"cannot read {path}: {e}") from None
+    if not isinstance(variants, dict) or not variants:
+        raise ValueError(f'{path}: expected a JSON object, name -> {{"model": {{...}}, "trainer": {{...}}}}')
+    fields = {"model": {f.name for f in dataclasses.fields(PicabooLMParams)},
+              "trainer": {f.name for f in dataclasses.fields(TrainerParams)}}
+    for name, change in variants.items():
+        if name in RECIPES:
+            raise ValueError(f"variant {name!r} is a recipe's name already; name it otherwise")
+        if not isinstance(change, dict) or not set(change) <= set(fields):
+            raise ValueError(f'variant {name!r}: expected {{"model": {{...}}, "trainer": {{...}}}}, got {change!r}')
+        for part, known in fields.items():
+            unknown = sorted(set(change.get(part, {})) - known)
+            if unknown:
+                raise ValueError(f"variant {name!r}: {part} has no field(s) {unknown}")
+        model = {**RECIPES[base]["model"], **change.get("model", {})}
+        try:
+            PicabooLMParams.preset("tiny", device="cpu", **model)  # a bad value fails here, with its own message
+        except ValueError as e:
+            raise ValueError(f"variant {name!r}: {e}") from None
+    return variants
 
 
 def add_variants(variants:dict, base:str) -> list[str]:
@@ -47,11 +78,10 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2, help="runs at once, one process and one thread each")
     ap.add_argument("--corpus", default="shakespeare", help="embedded, shakespeare or a text file's path")
     args = ap.parse_args(argv)
-    with open(args.variants, encoding="utf-8") as f:
-        variants = json.load(f)
-    unknown = [n for n in variants if n in RECIPES]
-    if unknown:
-        ap.error(f"variant names {unknown} are recipes already; name them otherwise")
+    try:
+        variants = read_variants(args.variants, args.base)
+    except ValueError as e:
+        ap.error(str(e))
     key = "bits_per_byte" if args.corpus == "embedded" else "bits_per_char"
     print(f"torch {torch.__version__}, {os.cpu_count()} cpus, {args.jobs} run(s) at once, 1 thread each, corpus "
           f"{args.corpus}, budget {args.budget:.0f} CPU-s, base {args.base}, seeds {args.seeds}", flush=True)

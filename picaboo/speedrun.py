@@ -132,7 +132,7 @@ def recipe_trainer(recipe:str, # a key of RECIPES
         model=model, tokenizer=tokenizer, train_dataloader=RandomWindowSampler(train, B, T, seed=seed),
         max_steps=steps, eval_every=0, sample_every=0, save_every=0, tracking=False, progress=progress,
         log_every=10**9, device="cpu", seed=seed, checkpoints_path=str(folder), overwrite=overwrite,
-        weight_decay=0.1, grad_clip=1.0, **r["trainer"])
+        **{"weight_decay": 0.1, "grad_clip": 1.0, **r["trainer"]})  # a recipe may set its own
     return Trainer(params) if budget is None else BudgetTrainer(params, budget)
 
 # %% ../nbs/14a_speedrun.ipynb #6af2e810

@@ -155,9 +155,8 @@ class RMSNormFunction(torch.autograd.Function):
     "RMSNorm of many float32 vectors with its gradient written by hand: fewer passes over memory than autograd's."
     @staticmethod
     def forward(ctx, x, weight, eps):
-        root_c_eps, inv_root_c = _rms_constants(x.size(-1), eps)
-        rms = torch.linalg.vector_norm(x, dim=-1, keepdim=True).hypot(root_c_eps).mul_(inv_root_c)  # (..., 1)
-        inv_rms = rms.reciprocal_()
+        mean_square = torch.linalg.vector_norm(x, dim=-1, keepdim=True).square_().div_(x.size(-1))  # (..., 1)
+        inv_rms = mean_square.add_(eps).rsqrt_()  # in place: these are small, fresh tensors
         normed = x * inv_rms  # (..., C)
         ctx.save_for_backward(normed, inv_rms, weight)
         return normed * weight

@@ -14,7 +14,7 @@ A second table asks whether the generation gap is arithmetic or fixed cost per o
 larger widths (same 4 blocks, vocabulary and 32-wide heads; 16 tokens after a 64-token prompt), no training.
 
     python bench/architectures.py                          # what bench/results/architectures.txt holds
-    python bench/architectures.py --budget 20 --seeds 0 --widths    # a quick look
+    python bench/architectures.py --budget 20 --seeds 0 --widths    # a quick look, without the width table
 """
 import argparse
 import math
@@ -186,7 +186,7 @@ def print_widths(rows, variants):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--budget", type=float, default=45.0, help="CPU-seconds of training per run")
+    ap.add_argument("--budget", type=float, default=35.0, help="CPU-seconds of training per run")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--widths", type=int, nargs="*", default=[128, 256, 512, 768],

@@ -154,14 +154,18 @@ def generation_time(model, prompt, new_tokens):
         return time.process_time() - t0
 
 
+def wide_params(name, width):
+    "The tiny preset with `name`'s switches, `width` wide with 32-wide heads."
+    return PicabooLMParams.preset("tiny", d_model=width, num_heads=width // 32, device="cpu", **VARIANTS[name])
+
+
 def width_ratios(variants, widths, rounds=12, new_tokens=16):
     "Per width: (parameters of gpt2, its CPU ms per generation, {variant: median paired generation ratio})."
     prompt = torch.randint(0, 2048, (1, 64))
     rows = {}
     for width in widths:
         torch.manual_seed(0)
-        shape = dict(d_model=width, num_heads=width // 32, device="cpu")
-        models = {name: PicabooLM(PicabooLMParams.preset("tiny", **shape, **VARIANTS[name])) for name in variants}
+        models = {name: PicabooLM(wide_params(name, width)) for name in variants}
         times = {name: [] for name in models}
         for _ in range(rounds):
             for name, model in models.items():
@@ -196,6 +200,12 @@ def main(argv=None):
         ap.error("the first variant is what the others are compared with: it must be gpt2")
     if any(w <= 0 or w % 32 for w in args.widths):
         ap.error(f"--widths must be positive multiples of 32 (the head width), got {args.widths}")
+    for width in args.widths:  # a shape some variant cannot take fails now, not after the training runs
+        for name in args.variants:
+            try:
+                wide_params(name, width)
+            except ValueError as e:
+                ap.error(f"--widths {width} does not suit {name}: {e}")
     torch.set_num_threads(1)
     train, val, tok = encode_corpus()
     print(f"torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} cpus, 1 thread, CPU-time clock, "

@@ -162,6 +162,7 @@ class RMSNormFunction(torch.autograd.Function):
         return normed * weight
 
     @staticmethod
+    @torch.autograd.function.once_differentiable  # a second derivative through it raises, rather than being wrong
     def backward(ctx, grad):
         normed, inv_rms, weight = ctx.saved_tensors
         grad_normed = grad * weight  # (..., C)

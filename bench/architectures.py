@@ -5,10 +5,11 @@ Every run: the `tiny` preset plus the switches, AdamW (lr 2e-3, 20 warm-up steps
 the budget allows, measured on the first steps), batches of 16 x 128 tokens, one torch thread, float32, no dropout.
 Budget and step times are this process's CPU time (robust when other programs share the machine). Reported:
 validation bits per byte (mean over seeds, and each seed), parameters, and two speed ratios against GPT-2,
-measured after the training runs on fresh models, all variants in turn in interleaved rounds: a training step
-(forward + backward + AdamW) and a cached greedy generation of 64 tokens after a 64-token prompt. Each round gives
-every variant's time over GPT-2's time in the same round; the median of those ratios is reported, so that the
-machine's speed drifting between rounds (a shared CPU) moves every variant alike.
+measured after the training runs on fresh models: a training step (forward + backward + AdamW) in 30 rounds, then
+a cached greedy generation of 64 tokens after a 64-token prompt in 60 rounds. In every round each variant is timed
+right next to GPT-2 (GPT-2 first in even rounds, second in odd ones; the variants in a rotated order), which gives
+one ratio of the two times; the median of a variant's ratios is reported. The machine's speed drifts (a shared CPU),
+so times taken far apart do not compare; two taken back to back do.
 
 A second table asks whether the generation gap is arithmetic or fixed cost per operation: cached generation at
 larger widths (same 4 blocks, vocabulary and 32-wide heads; 16 tokens after a 64-token prompt), no training.
@@ -46,6 +47,7 @@ VARIANTS = {  # name -> switches on top of the tiny preset (GPT-2's design)
     "qwen3": dict(SWITCHES["qwen3"], num_kv_heads=2),
 }
 BATCH, LR, WARMUP = 16, 2e-3, 20
+STEP_ROUNDS, GENERATION_ROUNDS, WIDTH_ROUNDS = 30, 60, 30
 
 
 def encode_corpus():
@@ -121,27 +123,41 @@ def train_for(switches, seed, budget, train, val, tok):
     return bits_per_byte(model, val, tok, p.context_length), statistics.median(step_times[2:]), step, model
 
 
-def paired_median(times, first):
-    "Per variant, the median over rounds of its time / `first`'s time in the same round."
-    return {name: statistics.median(t / f for t, f in zip(ts, times[first])) for name, ts in times.items()}
+def paired_ratios(variants, measure, rounds):
+    "Per variant, the median over rounds of measure(variant) / measure(first), the two timed back to back."
+    first = variants[0]
+    ratios, first_times = {name: [] for name in variants[1:]}, []
+    for r in range(rounds):
+        for name in rotated(variants[1:], r):
+            pair = (first, name) if r % 2 == 0 else (name, first)  # who goes first alternates between rounds
+            times = {n: measure(n) for n in pair}
+            ratios[name].append(times[name] / times[first])
+            first_times.append(times[first])
+    return {first: 1.0, **{name: statistics.median(rs) for name, rs in ratios.items()}}, first_times
 
 
-def speed_ratios(variants, rounds=30):
+def rotated(names, r):
+    "`names` from the `r`-th on, then the others: each round starts with another variant."
+    k = r % len(names)
+    return names[k:] + names[:k]
+
+
+def speed_ratios(variants):
     "Median paired ratios of a training step's and a cached generation's CPU time, per variant, against the first."
     torch.manual_seed(0)
     models = {name: PicabooLM(PicabooLMParams.preset("tiny", device="cpu", **VARIANTS[name])) for name in variants}
     opts = {name: torch.optim.AdamW(m.parameters(), lr=LR) for name, m in models.items()}
     x = torch.randint(0, 2048, (BATCH, 129))
     prompt = torch.randint(0, 2048, (1, 64))
-    step_s, gen_s = {name: [] for name in models}, {name: [] for name in models}
-    for _ in range(rounds):
-        for name, model in models.items():
-            model.train()
-            t0 = time.process_time()
-            train_step(model, opts[name], x[:, :-1], x[:, 1:])
-            step_s[name].append(time.process_time() - t0)
-            gen_s[name].append(generation_time(model, prompt, 64))
-    step, gen = paired_median(step_s, variants[0]), paired_median(gen_s, variants[0])
+
+    def step_time(name):
+        model = models[name].train()
+        t0 = time.process_time()
+        train_step(model, opts[name], x[:, :-1], x[:, 1:])
+        return time.process_time() - t0
+
+    step, _ = paired_ratios(variants, step_time, STEP_ROUNDS)  # training steps alone, then generations alone
+    gen, _ = paired_ratios(variants, lambda name: generation_time(models[name], prompt, 64), GENERATION_ROUNDS)
     return {name: (step[name], gen[name]) for name in models}
 
 
@@ -159,20 +175,17 @@ def wide_params(name, width):
     return PicabooLMParams.preset("tiny", d_model=width, num_heads=width // 32, device="cpu", **VARIANTS[name])
 
 
-def width_ratios(variants, widths, rounds=12, new_tokens=16):
+def width_ratios(variants, widths, new_tokens=16):
     "Per width: (parameters of gpt2, its CPU ms per generation, {variant: median paired generation ratio})."
     prompt = torch.randint(0, 2048, (1, 64))
     rows = {}
     for width in widths:
         torch.manual_seed(0)
         models = {name: PicabooLM(wide_params(name, width)) for name in variants}
-        times = {name: [] for name in models}
-        for _ in range(rounds):
-            for name, model in models.items():
-                times[name].append(generation_time(model, prompt, new_tokens))
+        ratios, first_times = paired_ratios(variants, lambda name: generation_time(models[name], prompt, new_tokens),
+                                            WIDTH_ROUNDS)
         first = models[variants[0]]
-        gpt2_ms = statistics.median(times[variants[0]]) * 1e3
-        rows[width] = (first.num_params(non_embedding=False), gpt2_ms, paired_median(times, variants[0]))
+        rows[width] = (first.num_params(non_embedding=False), statistics.median(first_times) * 1e3, ratios)
         print(f"measured width {width}", file=sys.stderr, flush=True)
     return rows
 
@@ -180,7 +193,8 @@ def width_ratios(variants, widths, rounds=12, new_tokens=16):
 def print_widths(rows, variants):
     print()
     print("cached generation time relative to gpt2 by model width (4 blocks, 32-wide heads, vocabulary 2048; "
-          "16 tokens after a 64-token prompt; median paired ratio of 12 rounds; gpt2 ms: CPU time of one generation)")
+          f"16 tokens after a 64-token prompt; median paired ratio of {WIDTH_ROUNDS} rounds; gpt2 ms: CPU time of one "
+          "generation)")
     labels = {name: name.split(" (")[0].replace(" ", "-") for name in variants[1:]}  # "no bias" -> "no-bias"
     print(f"{'width':>5} {'params':>7} {'gpt2 ms':>8} " + " ".join(f"{label:>8}" for label in labels.values()))
     for width, (params, ms, ratios) in rows.items():

@@ -101,6 +101,7 @@ class KVCache:
                 ):
         self.max_length, self.length = max_length, 0  # length: positions filled (the same in every layer)
         self.keys, self.values = [None] * num_layers, [None] * num_layers  # each (B, nh, max_length, hs) once used
+        self.derived = {}  # tensors made from the weights, kept while the cache is in use (see `derived_tensor`)
 
     def update(self, layer:int, # which layer's keys and values
                k:torch.Tensor, # the new tokens' keys (B, nh, T, hs)
@@ -120,6 +121,15 @@ class KVCache:
         self.values[layer][:, :, start:end] = v
         return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]  # (B, nh, end, hs)
 
+    def derived_tensor(self, key, # names the tensor, e.g. ("qk_norm", layer)
+                       make, # makes it from the weights; called on the first request only
+                      ) -> torch.Tensor:
+        "A tensor computed from the weights once per cache: they hold still while a cache is being filled."
+        value = self.derived.get(key)
+        if value is None:
+            value = self.derived[key] = make()
+        return value
+
     def advance(self, num_tokens:int):
         "Count `num_tokens` new positions as filled (the model calls this once per forward pass, after every layer)."
         self.length += num_tokens
@@ -132,6 +142,7 @@ class KVCache:
     def reset(self):
         "Forget everything; the memory stays allocated."
         self.length = 0
+        self.derived.clear()
         return self
 
     def select(self, index:torch.Tensor, # (B',) batch rows to keep, in order (repeats allowed: beam search)
@@ -178,13 +189,16 @@ def rms_norm(x:torch.Tensor, # vectors along the last dimension
     "weight * x / sqrt(mean(x**2) + eps) along the last dimension, accumulated in float32 (also for bfloat16)."
     if not x.is_cpu or x.dtype != torch.float32:  # a GPU (PyTorch's fused kernel) or bfloat16
         return weight * F.rms_norm(x.float(), (x.size(-1),), eps=eps).to(x.dtype)
-    if x.numel() > 4096:  # many float32 vectors on a CPU (training, a prompt)
+    keep_graph = torch.is_grad_enabled()
+    if keep_graph and x.numel() > 4096:  # training on many float32 vectors on a CPU
         return RMSNormFunction.apply(x, weight, eps)
-    # a few float32 vectors on a CPU (one new token): each operation's fixed cost dominates, so use the fewest:
-    # sqrt(mean(x**2) + eps) = hypot(|x|, sqrt(C * eps)) / sqrt(C)
+    # a few vectors (one new token, where each operation's fixed cost dominates) or no autograd (generating): use
+    # the fewest operations, sqrt(mean(x**2) + eps) = hypot(|x|, sqrt(C * eps)) / sqrt(C)
     root_c_eps, inv_root_c = _rms_constants(x.size(-1), eps)
-    rms = torch.linalg.vector_norm(x, dim=-1, keepdim=True).hypot(root_c_eps).mul(inv_root_c)  # (..., 1)
-    return x / rms * weight
+    norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # (..., 1)
+    if keep_graph:
+        return x / norm.hypot(root_c_eps).mul(inv_root_c) * weight
+    return torch.mul(x, weight).div_(norm.hypot_(root_c_eps).mul_(inv_root_c))  # no autograd: reuse the fresh tensors
 
 class RMSNorm(nn.Module):
     "Root-mean-square norm (Llama, Qwen): x / rms(x) * weight; no mean taken out, no bias."
@@ -218,6 +232,7 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(self.q_width, d_model, bias=bias)  # mixes the heads back together
         self.q_norm = RMSNorm(hs, norm_eps) if qk_norm else None
         self.k_norm = RMSNorm(hs, norm_eps) if qk_norm else None
+        self.qk_norm, self.norm_eps = qk_norm, norm_eps  # plain attributes: faster to read than a submodule's
         is_query_head = torch.arange(num_heads + self.num_kv_heads)[:, None] < num_heads  # (nh + nkv, 1)
         self.register_buffer("is_query_head", is_query_head, persistent=False)
         self.resid_dropout = nn.Dropout(dropout_rate)
@@ -233,8 +248,8 @@ class CausalSelfAttention(nn.Module):
         nh, nkv, hs = self.num_heads, self.num_kv_heads, self.head_size
         qk, v = self.qkv(x).split([self.q_width + self.kv_width, self.kv_width], dim=2)  # (B, T, (nh+nkv)*hs), ...
         qk = qk.view(B, T, nh + nkv, hs)  # (B, T, nh + nkv, hs): the query heads, then the key heads
-        if self.q_norm is not None:
-            qk = self._norm_heads(qk)
+        if self.qk_norm:
+            qk = self._norm_heads(qk, kv_cache, layer)
         if rope is not None:
             qk = apply_rope(qk, *rope)  # queries and keys rotated together: half the small operations
         q, k = qk.split([nh, nkv], dim=2)
@@ -246,10 +261,17 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).contiguous().view(B, T, nh * hs)  # (B, T, nh * hs): heads side by side
         return self.resid_dropout(self.proj(y))
 
-    def _norm_heads(self, qk):
+    def _norm_heads(self, qk, kv_cache, layer):
         "QK-norm: every query head through q_norm, every key head through k_norm, in one RMSNorm call."
-        weight = torch.where(self.is_query_head, self.q_norm.weight, self.k_norm.weight)  # (nh + nkv, hs)
-        return rms_norm(qk, weight, self.q_norm.eps)
+        if kv_cache is None or torch.is_grad_enabled():  # training: autograd follows the weights into the norm
+            weight = self._head_norm_weight()
+        else:  # generating: the weights hold still, so the cache keeps the combined weight for every new token
+            weight = kv_cache.derived_tensor(("qk_norm", layer), self._head_norm_weight)
+        return rms_norm(qk, weight, self.norm_eps)
+
+    def _head_norm_weight(self):
+        "q_norm's weight on every query head, k_norm's on every key head: (nh + nkv, hs)."
+        return torch.where(self.is_query_head, self.q_norm.weight, self.k_norm.weight)
 
     def _attend(self, q, k, v, mask):
         "Every query head against its group's key/value head: (B, nh, T, hs)."

@@ -6,7 +6,7 @@ Docs: https://picaboo-book.github.io/picaboo/attention.html.md"""
 
 # %% auto #0
 __all__ = ['causal_mask', 'attention_weights', 'explicit_attention', 'padded_causal_mask', 'sinusoidal_positions',
-           'rope_tables', 'apply_rope', 'KVCache', 'RMSNormFunction', 'rms_norm', 'RMSNorm',
+           'rope_tables', 'apply_rope', 'rope_matrix', 'KVCache', 'RMSNormFunction', 'rms_norm', 'RMSNorm',
            'CausalSelfAttention']
 
 # %% ../nbs/05_attention.ipynb #1b74550a
@@ -93,6 +93,20 @@ def apply_rope(x:torch.Tensor, # queries or keys (B, nh, T, hs)
     partners = x.roll(x.size(-1) // 2, dims=-1)  # (x[i + hs/2], x[i]) in place of (x[i], x[i + hs/2])
     return torch.addcmul(x * cos, partners, sin)  # x cos + partners sin = (x1 cos - x2 sin, x2 cos + x1 sin)
 
+@functools.cache
+def _rotation_parts(head_dim:int, device:torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    "The identity and the half-roll that swaps every pair, as (hs, hs) matrices, made once."
+    with torch.inference_mode(False):  # plain tensors, usable with autograd even when first made under inference_mode
+        eye = torch.eye(head_dim, device=device)
+        return eye, eye.roll(head_dim // 2, dims=-1)
+
+def rope_matrix(cos:torch.Tensor, # rope_tables' cos at one position: (hs,) or (1, hs)
+                sin:torch.Tensor, # rope_tables' (signed) sin at that position, the same shape
+               ) -> torch.Tensor:
+    "RoPE at one position as an (hs, hs) matrix: `x @ rope_matrix(cos, sin)` equals `apply_rope(x, cos, sin)`."
+    eye, swap = _rotation_parts(cos.size(-1), cos.device)
+    return torch.addcmul(eye * cos, swap, sin)  # cos on the diagonal, each sin where it meets its partner
+
 # %% ../nbs/05_attention.ipynb #821a7d78
 class KVCache:
     "Keys and values of every layer for the tokens seen so far, preallocated to `max_length` positions."
@@ -121,10 +135,10 @@ class KVCache:
         self.values[layer][:, :, start:end] = v
         return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]  # (B, nh, end, hs)
 
-    def derived_tensor(self, key, # names the tensor, e.g. ("qk_norm", layer)
+    def derived_tensor(self, key, # names the tensor, e.g. the module that uses it
                        make, # makes it from the weights; called on the first request only
-                      ) -> torch.Tensor:
-        "A tensor computed from the weights once per cache: they hold still while a cache is being filled."
+                      ):
+        "A tensor (or tensors) computed from the weights once per cache: they hold still while a cache is being filled."
         value = self.derived.get(key)
         if value is None:
             value = self.derived[key] = make()
@@ -158,9 +172,9 @@ class KVCache:
 # %% ../nbs/05_attention.ipynb #d38b91f7
 @functools.cache
 def _rms_constants(width:int, eps:float) -> tuple[torch.Tensor, torch.Tensor]:
-    "sqrt(width * eps) and 1 / sqrt(width) as 0-dim tensors, made once (an operation takes them faster than floats)."
+    "sqrt(width * eps) and sqrt(width) as 0-dim tensors, made once (an operation takes them faster than floats)."
     with torch.inference_mode(False):  # plain tensors, usable with autograd even when first made under inference_mode
-        return torch.tensor(math.sqrt(width * eps)), torch.tensor(1 / math.sqrt(width))
+        return torch.tensor(math.sqrt(width * eps)), torch.tensor(math.sqrt(width))
 
 class RMSNormFunction(torch.autograd.Function):
     "RMSNorm of many float32 vectors with its gradient written by hand: fewer passes over memory than autograd's."
@@ -193,12 +207,25 @@ def rms_norm(x:torch.Tensor, # vectors along the last dimension
     if keep_graph and x.numel() > 4096:  # training on many float32 vectors on a CPU
         return RMSNormFunction.apply(x, weight, eps)
     # a few vectors (one new token, where each operation's fixed cost dominates) or no autograd (generating): use
-    # the fewest operations, sqrt(mean(x**2) + eps) = hypot(|x|, sqrt(C * eps)) / sqrt(C)
-    root_c_eps, inv_root_c = _rms_constants(x.size(-1), eps)
-    norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)  # (..., 1)
+    # the fewest operations, x * weight / sqrt(mean(x**2) + eps) = x * (weight * sqrt(C)) / hypot(|x|, sqrt(C * eps))
+    root_c_eps, root_c = _rms_constants(x.size(-1), eps)
     if keep_graph:
-        return x / norm.hypot(root_c_eps).mul(inv_root_c) * weight
-    return torch.mul(x, weight).div_(norm.hypot_(root_c_eps).mul_(inv_root_c))  # no autograd: reuse the fresh tensors
+        return x * (weight * root_c) / torch.linalg.vector_norm(x, dim=-1, keepdim=True).hypot(root_c_eps)
+    return _rms_norm_no_grad(x, weight * root_c, root_c_eps)
+
+def _rms_norm_no_grad(x:torch.Tensor, # float32 vectors on a CPU, autograd off
+                      scaled_weight:torch.Tensor, # the weight times sqrt(C)
+                      root_c_eps:torch.Tensor, # sqrt(C * eps)
+                      in_place:bool=False, # overwrite x (when nothing else reads it)
+                     ) -> torch.Tensor:
+    "rms_norm in four operations, x * scaled_weight / hypot(|x|, sqrt(C * eps)); fresh tensors are reused in place."
+    norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True).hypot_(root_c_eps)  # (..., 1)
+    scaled = x.mul_(scaled_weight) if in_place else torch.mul(x, scaled_weight)
+    return scaled.div_(norm)
+
+def _cached_route(kv_cache, x:torch.Tensor) -> bool:
+    "Generating float32 on a CPU: the cache can keep what `_rms_norm_no_grad` takes besides x."
+    return kv_cache is not None and x.is_cpu and x.dtype == torch.float32 and not torch.is_grad_enabled()
 
 class RMSNorm(nn.Module):
     "Root-mean-square norm (Llama, Qwen): x / rms(x) * weight; no mean taken out, no bias."
@@ -209,8 +236,17 @@ class RMSNorm(nn.Module):
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(dim))
 
-    def forward(self, x:torch.Tensor) -> torch.Tensor:
+    def forward(self, x:torch.Tensor, # (..., dim)
+                kv_cache:KVCache|None=None, # generating: the cache keeps weight * sqrt(dim), one operation fewer
+               ) -> torch.Tensor:
+        if _cached_route(kv_cache, x):
+            return _rms_norm_no_grad(x, *kv_cache.derived_tensor(self, self._no_grad_weights))
         return rms_norm(x, self.weight, self.eps)
+
+    def _no_grad_weights(self):
+        "The weight times sqrt(dim), and sqrt(dim * eps): what `_rms_norm_no_grad` takes besides x."
+        root_c_eps, root_c = _rms_constants(self.weight.size(-1), self.eps)
+        return self.weight * root_c, root_c_eps
 
 class CausalSelfAttention(nn.Module):
     "Multi-head causal self-attention with a fused (SDPA) path and an explicit path that keeps the weights."
@@ -240,7 +276,8 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x:torch.Tensor, # (B, T, C)
                 mask:torch.Tensor|None=None, # boolean (B or 1, 1, T, T_k), True = may attend; None = causal
-                rope:tuple|None=None, # rope_tables' (cos, sin) at the tokens' positions, broadcastable to (B, T, 1, hs)
+                rope=None, # rope_tables' (cos, sin) at the tokens' positions, broadcastable to (B, T, 1, hs); or, for
+                           # one token at one position, its rope_matrix (hs, hs)
                 kv_cache:KVCache|None=None, # keys/values of earlier tokens; this call appends to it
                 layer:int=0, # this module's layer index in the cache
                ) -> torch.Tensor:
@@ -249,8 +286,10 @@ class CausalSelfAttention(nn.Module):
         qk, v = self.qkv(x).split([self.q_width + self.kv_width, self.kv_width], dim=2)  # (B, T, (nh+nkv)*hs), ...
         qk = qk.view(B, T, nh + nkv, hs)  # (B, T, nh + nkv, hs): the query heads, then the key heads
         if self.qk_norm:
-            qk = self._norm_heads(qk, kv_cache, layer)
-        if rope is not None:
+            qk = self._norm_heads(qk, kv_cache)
+        if isinstance(rope, torch.Tensor):  # one token: its rotation matrix, one operation
+            qk = torch.matmul(qk, rope if rope.dtype == qk.dtype else rope.to(qk.dtype))
+        elif rope is not None:
             qk = apply_rope(qk, *rope)  # queries and keys rotated together: half the small operations
         q, k = qk.split([nh, nkv], dim=2)
         q, k = q.transpose(1, 2), k.transpose(1, 2)  # (B, nh, T, hs), (B, nkv, T, hs)
@@ -261,17 +300,20 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).contiguous().view(B, T, nh * hs)  # (B, T, nh * hs): heads side by side
         return self.resid_dropout(self.proj(y))
 
-    def _norm_heads(self, qk, kv_cache, layer):
+    def _norm_heads(self, qk, kv_cache):
         "QK-norm: every query head through q_norm, every key head through k_norm, in one RMSNorm call."
-        if kv_cache is None or torch.is_grad_enabled():  # training: autograd follows the weights into the norm
-            weight = self._head_norm_weight()
-        else:  # generating: the weights hold still, so the cache keeps the combined weight for every new token
-            weight = kv_cache.derived_tensor(("qk_norm", layer), self._head_norm_weight)
-        return rms_norm(qk, weight, self.norm_eps)
+        if _cached_route(kv_cache, qk):  # generating: the weights hold still; the cache keeps the combined weight
+            return _rms_norm_no_grad(qk, *kv_cache.derived_tensor(self, self._no_grad_weights), in_place=True)
+        return rms_norm(qk, self._head_norm_weight(), self.norm_eps)  # training: autograd follows the weights
 
     def _head_norm_weight(self):
         "q_norm's weight on every query head, k_norm's on every key head: (nh + nkv, hs)."
         return torch.where(self.is_query_head, self.q_norm.weight, self.k_norm.weight)
+
+    def _no_grad_weights(self):
+        "The combined weight times sqrt(hs), and sqrt(hs * eps), for `_rms_norm_no_grad`."
+        root_c_eps, root_c = _rms_constants(self.head_size, self.norm_eps)
+        return self._head_norm_weight() * root_c, root_c_eps
 
     def _attend(self, q, k, v, mask):
         "Every query head against its group's key/value head: (B, nh, T, hs)."

@@ -104,6 +104,9 @@ def rope_matrix(cos:torch.Tensor, # rope_tables' cos at one position: (hs,) or (
                 sin:torch.Tensor, # rope_tables' (signed) sin at that position, the same shape
                ) -> torch.Tensor:
     "RoPE at one position as an (hs, hs) matrix: `x @ rope_matrix(cos, sin)` equals `apply_rope(x, cos, sin)`."
+    if cos.numel() != cos.size(-1) or sin.shape != cos.shape:
+        raise ValueError(f"rope_matrix takes one position's cos and sin, each (hs,) or (1, hs); got "
+                         f"{tuple(cos.shape)} and {tuple(sin.shape)}")
     eye, swap = _rotation_parts(cos.size(-1), cos.device)
     return torch.addcmul(eye * cos, swap, sin)  # cos on the diagonal, each sin where it meets its partner
 

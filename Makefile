@@ -46,6 +46,7 @@ check: setup  ## the package matches the notebooks, notebooks are clean, README 
 	git diff --exit-code -- nbs || (echo "nbs/ has uncleaned notebooks: run make export and commit"; exit 1)
 	$(BIN)/python tools/make_readme.py --check
 	$(BIN)/ruff check picaboo || (echo "picaboo/ has lines the house style forbids: fix them in the notebooks, then make export"; exit 1)
+	$(BIN)/ruff check bench || (echo "bench/ has lines the house style forbids"; exit 1)
 
 clean:  ## remove build outputs (not .venv, not models/)
 	rm -rf _docs _proc build *.egg-info .pytest_cache

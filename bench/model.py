@@ -56,7 +56,8 @@ def step_hf(model, opt, x, y):
 
 def tokens_per_s(step, model, opt, x, y, steps, clock):
     t0 = clock()
-    for _ in range(steps): step(model, opt, x, y)
+    for _ in range(steps):
+        step(model, opt, x, y)
     return steps * x.numel() / (clock() - t0)
 
 
@@ -67,26 +68,32 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads")
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     ap.add_argument("--clock", choices=["cpu", "wall"], default="cpu",
-                    help="cpu: this process's CPU time (robust when other programs share the machine); wall: elapsed time")
+                    help="cpu: this process's CPU time (robust when other programs share the machine); "
+                         "wall: elapsed time")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     hf_logging.set_verbosity_error()
     torch.manual_seed(0)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
-    print(f"torch {torch.__version__}, transformers {transformers.__version__}, {platform.machine()}, {os.cpu_count()} cpus, "
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}, {platform.machine()}, "
+          f"{os.cpu_count()} cpus, "
           f"threads={args.threads}, {args.clock} clock, {args.rounds} interleaved rounds x {args.steps} steps, "
           f"load average at start {os.getloadavg()[0]:.1f}")
-    print(f"{'config':8} {'batch x seq':>12} {'params':>8} {'picaboo tok/s':>14} {'HF GPT-2 tok/s':>15} {'ratio':>6} {'ratio range':>12}")
+    print(f"{'config':8} {'batch x seq':>12} {'params':>8} {'picaboo tok/s':>14} {'HF GPT-2 tok/s':>15} "
+          f"{'ratio':>6} {'ratio range':>12}")
     for name in args.configs:
         overrides, B, T = CONFIGS[name]
         (ours, o1), (hf, o2) = make_pair(overrides)
         x = torch.randint(0, overrides["vocab_size"], (B, T))
         y = torch.roll(x, -1, 1)
-        for _ in range(2): step_ours(ours, o1, x, y); step_hf(hf, o2, x, y)  # warm up
+        for _ in range(2):  # warm up
+            step_ours(ours, o1, x, y)
+            step_hf(hf, o2, x, y)
         a, b = [], []
         for r in range(args.rounds):
             first, second = ((step_ours, ours, o1, a), (step_hf, hf, o2, b))[:: 1 if r % 2 == 0 else -1]
-            for step, m, o, acc in (first, second): acc.append(tokens_per_s(step, m, o, x, y, args.steps, clock))
+            for step, m, o, acc in (first, second):
+                acc.append(tokens_per_s(step, m, o, x, y, args.steps, clock))
         ratios = [x / y for x, y in zip(a, b)]  # each round's pair ran back to back, under the same load
         print(f"{name:8} {f'{B} x {T}':>12} {sum(w.numel() for w in ours.parameters()) / 1e6:7.2f}M "
               f"{statistics.median(a):14.0f} {statistics.median(b):15.0f} {statistics.median(ratios):6.2f} "

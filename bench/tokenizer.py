@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 class Timing(tuple):
     "(wall seconds, CPU seconds of this process and its threads); compares and divides by CPU seconds."
-    wall = property(lambda self: self[0]); cpu = property(lambda self: self[1])
+    wall = property(lambda self: self[0])
+    cpu = property(lambda self: self[1])
 
 
 def timed(fn) -> tuple[Timing, object]:
@@ -40,14 +41,17 @@ def timed(fn) -> tuple[Timing, object]:
 def best_time(fn, repeat:int) -> tuple[Timing, object]:
     "The best of `repeat` timings of `fn()` (wall and CPU each at their minimum), and the last result."
     times, result = [], None
-    for _ in range(repeat): t, result = timed(fn); times.append(t)
+    for _ in range(repeat):
+        t, result = timed(fn)
+        times.append(t)
     return Timing((min(t.wall for t in times), min(t.cpu for t in times))), result
 
 
 def hf_train_seconds(vocab_size:int, threads:int|None, repeat:int) -> Timing:
     "Time Hugging Face's BPE trainer in a child process (so RAYON_NUM_THREADS applies)."
     env = {k: v for k, v in os.environ.items() if k != "RAYON_NUM_THREADS"}
-    if threads: env["RAYON_NUM_THREADS"] = str(threads)
+    if threads:
+        env["RAYON_NUM_THREADS"] = str(threads)
     out = subprocess.run([sys.executable, __file__, "--hf-child", str(vocab_size), "--repeat", str(repeat)],
                          env=env, capture_output=True, text=True, check=True)
     return Timing(map(float, out.stdout.strip().splitlines()[-1].split()))
@@ -78,7 +82,8 @@ def encode_naive(text:str, pair_ids:dict, pattern:str) -> list[int]:
         while len(ids) >= 2:
             stats = get_stats(ids)
             pair = min(stats, key=lambda p: pair_ids.get(p, float("inf")))
-            if pair not in pair_ids: break
+            if pair not in pair_ids:
+                break
             ids = merge(ids, pair, pair_ids[pair])
         out += ids
     return out
@@ -87,12 +92,14 @@ def encode_naive(text:str, pair_ids:dict, pattern:str) -> list[int]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--naive-bytes", type=int, default=100_000, help="slice of the corpus for the naive trainer")
-    parser.add_argument("--naive-tokens", type=int, default=1024, help="vocabulary the naive trainer learns on the slice")
+    parser.add_argument("--naive-tokens", type=int, default=1024,
+                        help="vocabulary the naive trainer learns on the slice")
     parser.add_argument("--repeat", type=int, default=3, help="runs per fast training timing (the best counts)")
     parser.add_argument("--encode-repeat", type=int, default=10, help="runs per encoding timing (the best counts)")
     parser.add_argument("--hf-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.hf_child: return hf_child(args.hf_child, args.repeat)
+    if args.hf_child:
+        return hf_child(args.hf_child, args.repeat)
 
     from picaboo.bpe import GPT2_SPLIT_PATTERN, count_words, train_bpe, train_bpe_naive
     from picaboo.data import load_default_corpus
@@ -104,12 +111,14 @@ def main():
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average at start "
           f"{os.getloadavg()[0]:.1f}; corpus: the embedded Python-docs corpus, {n_bytes:,} bytes")
     print("picaboo runs pure Python in one process (pre-tokenization included). Fast timings: best of "
-          f"{args.repeat} (training) or {args.encode_repeat} (encoding). Ratios use CPU seconds (immune to waiting for a busy CPU), except against\n"
+          f"{args.repeat} (training) or {args.encode_repeat} (encoding). "
+          "Ratios use CPU seconds (immune to waiting for a busy CPU), except against\n"
           "multi-threaded HF, where wall seconds are the fair measure.\n")
 
     def row(what, t:Timing, note=""):
         print(f"  {what:<60} {t.wall:8.2f} {t.cpu:8.2f}  {note}", flush=True)
-    def mbps(t:Timing, nbytes=n_bytes): return f"{nbytes / t.cpu / 1e6:5.2f} MB/s"
+    def mbps(t:Timing, nbytes=n_bytes):
+        return f"{nbytes / t.cpu / 1e6:5.2f} MB/s"
 
     print(f"Training{'':<56}wall s    CPU s")
     fast, hf1 = {}, {}
@@ -117,9 +126,11 @@ def main():
         fast[v], _ = best_time(lambda: Tokenizer().train(corpus, vocab_size=v, workers=1), args.repeat)
         row(f"picaboo fast trainer, {MB:.1f} MB -> {v}", fast[v])
         hf1[v] = hf_train_seconds(v, 1, args.repeat)
-        row(f"HF tokenizers, RAYON_NUM_THREADS=1, {MB:.1f} MB -> {v}", hf1[v], f"picaboo / HF = {fast[v].cpu / hf1[v].cpu:.1f}x (CPU)")
+        row(f"HF tokenizers, RAYON_NUM_THREADS=1, {MB:.1f} MB -> {v}", hf1[v],
+            f"picaboo / HF = {fast[v].cpu / hf1[v].cpu:.1f}x (CPU)")
         hfn = hf_train_seconds(v, None, args.repeat)
-        row(f"HF tokenizers, default threads, {MB:.1f} MB -> {v}", hfn, f"picaboo / HF = {fast[v].wall / hfn.wall:.1f}x (wall)")
+        row(f"HF tokenizers, default threads, {MB:.1f} MB -> {v}", hfn,
+            f"picaboo / HF = {fast[v].wall / hfn.wall:.1f}x (wall)")
 
     piece = corpus[:args.naive_bytes]
     kb, nt = len(piece.encode("utf-8")) / 1e3, args.naive_tokens
@@ -165,13 +176,17 @@ def main():
         row("tiktoken with GPT-2's vocabulary (reference)", tk_gpt2, mbps(tk_gpt2))
 
     print("\nTargets (ratios of CPU times from this run)")
-    print(f"  fast trainer >= 100x the naive one:      {naive.cpu / fast_slice.cpu:.0f}x measured on the {kb:.0f} kB slice -> {nt}; "
+    print(f"  fast trainer >= 100x the naive one:      {naive.cpu / fast_slice.cpu:.0f}x measured on the "
+          f"{kb:.0f} kB slice -> {nt}; "
           f"about {estimate.cpu / fast[1024].cpu:.0f}x on {MB:.1f} MB -> 1024 (estimate)")
-    print(f"  within 5x of HF single-threaded at 4096: {fast[4096].cpu / hf1[4096].cpu:.1f}x (at 1024: {fast[1024].cpu / hf1[1024].cpu:.1f}x)")
-    print(f"  pure-Python encode >= 4 MB/s:            {mbps(warm)} warm cache, {mbps(cold)} cold; the regex split alone {mbps(split)}")
-    print(f"  to_tiktoken: identical ids {tk_ids == ids}; {mbps(tk)}, {warm.cpu / tk.cpu:.1f}x the speed of picaboo's warm encode (which caches pre-tokens; tiktoken does not)")
-    print(f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (a shared machine: wall times are noisy, "
-          "CPU times less so)")
+    print(f"  within 5x of HF single-threaded at 4096: {fast[4096].cpu / hf1[4096].cpu:.1f}x "
+          f"(at 1024: {fast[1024].cpu / hf1[1024].cpu:.1f}x)")
+    print(f"  pure-Python encode >= 4 MB/s:            {mbps(warm)} warm cache, {mbps(cold)} cold; "
+          f"the regex split alone {mbps(split)}")
+    print(f"  to_tiktoken: identical ids {tk_ids == ids}; {mbps(tk)}, {warm.cpu / tk.cpu:.1f}x the speed of "
+          "picaboo's warm encode (which caches pre-tokens; tiktoken does not)")
+    print(f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+          "(a shared machine: wall times are noisy, CPU times less so)")
 
 if __name__ == "__main__":
     main()

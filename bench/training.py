@@ -30,7 +30,8 @@ def make_corpus(folder:Path, copies:int) -> Path:
     from picaboo.data import load_default_corpus
     folder.mkdir(parents=True, exist_ok=True)
     text = load_default_corpus()
-    for i in range(copies): (folder/f"copy{i:02d}.txt").write_text(text, encoding="utf-8")
+    for i in range(copies):
+        (folder/f"copy{i:02d}.txt").write_text(text, encoding="utf-8")
     return folder
 
 def run_train(corpus:Path, out:Path, steps:int, batch_size:int) -> dict:
@@ -47,7 +48,8 @@ def run_train(corpus:Path, out:Path, steps:int, batch_size:int) -> dict:
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True, cwd=out.parent)
     wall = time.perf_counter() - t0
-    if r.returncode: raise SystemExit(f"picaboo train failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    if r.returncode:
+        raise SystemExit(f"picaboo train failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
     maxrss = int(r.stdout.split("MAXRSS_KB")[-1].split()[0]) * (1 if sys.platform != "darwin" else 1 / 1024)
     h = load_checkpoint(out/"checkpoints")["history"]
     return dict(tokens=int(train_bin.stat().st_size // 2), encode_s=encode_s, wall_s=wall, peak_mb=maxrss / 1024,
@@ -67,14 +69,18 @@ def bare_loop(steps:int, batch_size:int) -> float:
         starts = np.random.randint(0, len(data) - p.context_length - 1, batch_size)
         rows = torch.from_numpy(np.stack([data[s:s + p.context_length + 1] for s in starts]).astype(np.int64))
         _, loss = model(rows[:, :-1], rows[:, 1:])
-        loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad()
         loss.item()
         rates.append(batch_size * p.context_length / (time.perf_counter() - t0))
     return statistics.median(rates[5:])
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=60); ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--out", default=None, help="also write the table here")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
@@ -86,20 +92,28 @@ def main():
         bares.append(bare_loop(a.steps // 2, a.batch_size))
     bare = statistics.median(bares)
     lines = [f"# bench/training.py: picaboo train, tiny preset, batch {a.batch_size} x 128 tokens, {a.steps} steps, "
-             f"{torch.get_num_threads()} torch threads, CPU ({platform.processor() or platform.machine()}), torch {torch.__version__}",
-             f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; machine shared with other jobs: compare ratios, not absolutes",
+             f"{torch.get_num_threads()} torch threads, CPU ({platform.processor() or platform.machine()}), "
+             f"torch {torch.__version__}",
+             f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+             "machine shared with other jobs: compare ratios, not absolutes",
              "",
              f"{'run':28s} {'train tokens':>12s} {'encode s':>9s} {'tokens/s':>9s} {'data wait':>9s} {'peak MB':>8s}",
-             f"{'picaboo train, 1x corpus':28s} {small['tokens']:12,d} {small['encode_s']:9.1f} {small['tok_s']:9.0f} {small['data_wait']:9.2%} {small['peak_mb']:8.0f}",
-             f"{'picaboo train, 10x corpus':28s} {big['tokens']:12,d} {big['encode_s']:9.1f} {big['tok_s']:9.0f} {big['data_wait']:9.2%} {big['peak_mb']:8.0f}",
-             f"{'bare PyTorch loop (peer)':28s} {'':>12s} {'':>9s} {bare:9.0f} {'':>9s} {'':>8s}   (median of {', '.join(f'{b:.0f}' for b in bares)})",
+             f"{'picaboo train, 1x corpus':28s} {small['tokens']:12,d} {small['encode_s']:9.1f} {small['tok_s']:9.0f} "
+             f"{small['data_wait']:9.2%} {small['peak_mb']:8.0f}",
+             f"{'picaboo train, 10x corpus':28s} {big['tokens']:12,d} {big['encode_s']:9.1f} {big['tok_s']:9.0f} "
+             f"{big['data_wait']:9.2%} {big['peak_mb']:8.0f}",
+             f"{'bare PyTorch loop (peer)':28s} {'':>12s} {'':>9s} {bare:9.0f} {'':>9s} {'':>8s}   "
+             f"(median of {', '.join(f'{b:.0f}' for b in bares)})",
              "",
              f"trainer / bare loop tokens/s:      {small['tok_s'] / bare:.2f}",
-             f"peak memory 10x / 1x corpus:       {big['peak_mb'] / small['peak_mb']:.2f}  (corpus tokens x{big['tokens'] / small['tokens']:.1f})",
+             f"peak memory 10x / 1x corpus:       {big['peak_mb'] / small['peak_mb']:.2f}  "
+             f"(corpus tokens x{big['tokens'] / small['tokens']:.1f})",
              f"share of step time waiting for data: {small['data_wait']:.2%} (1x), {big['data_wait']:.2%} (10x)"]
     table = "\n".join(lines)
     print(table)
-    if a.out: Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text(table + "\n", encoding="utf-8")
+    if a.out:
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(table + "\n", encoding="utf-8")
 
 if __name__ == "__main__":
     main()

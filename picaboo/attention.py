@@ -152,8 +152,10 @@ class KVCache:
         self.length += num_tokens
 
     def crop(self, length:int):
-        "Forget every position from `length` on (e.g. to re-feed the end of a sequence)."
+        "Forget every position from `length` on (e.g. to re-feed the end of a sequence); at 0, also `derived`."
         self.length = max(0, min(length, self.length))
+        if self.length == 0:  # nothing cached: the weights may change before the cache is filled again
+            self.derived.clear()
         return self
 
     def reset(self):
@@ -203,9 +205,10 @@ def rms_norm(x:torch.Tensor, # vectors along the last dimension
              weight:torch.Tensor, # multiplies the result: (C,), or any shape that broadcasts against x
              eps:float, # added to the mean square
             ) -> torch.Tensor:
-    "weight * x / sqrt(mean(x**2) + eps) along the last dimension, accumulated in float32 (also for bfloat16)."
-    if not x.is_cpu or x.dtype != torch.float32:  # a GPU (PyTorch's fused kernel) or bfloat16
-        return weight * F.rms_norm(x.float(), (x.size(-1),), eps=eps).to(x.dtype)
+    "weight * x / sqrt(mean(x**2) + eps) along the last dimension, in float32 at least (bfloat16 is widened)."
+    if not x.is_cpu or x.dtype != torch.float32:  # a GPU (PyTorch's fused kernel), bfloat16 or float64
+        wide = x.to(torch.promote_types(x.dtype, torch.float32))  # float64 stays float64
+        return weight * F.rms_norm(wide, (x.size(-1),), eps=eps).to(x.dtype)
     keep_graph = torch.is_grad_enabled()
     if keep_graph and x.numel() > 4096:  # training on many float32 vectors on a CPU
         return RMSNormFunction.apply(x, weight, eps)

@@ -186,7 +186,9 @@ class PicabooLM(nn.Module):
         if targets is None:
             return logits
         flat_logits, flat_targets = logits.flatten(0, 1), targets.reshape(-1)  # (B*T, V), (B*T,)
-        return logits, F.cross_entropy(flat_logits.float(), flat_targets, ignore_index=IGNORE_INDEX)  # fp32 sums
+        if flat_logits.dtype != torch.float64:
+            flat_logits = flat_logits.float()  # bfloat16 logits: the loss sums in float32
+        return logits, F.cross_entropy(flat_logits, flat_targets, ignore_index=IGNORE_INDEX)
 
     def num_params(self, non_embedding:bool=True) -> int:
         "Parameter count; `non_embedding` leaves out the token and position tables (a tied head counts once)."

@@ -152,7 +152,7 @@ class KVCache:
         self.length += num_tokens
 
     def crop(self, length:int):
-        "Forget every position from `length` on (e.g. to re-feed the end of a sequence); at 0, also `derived`."
+        "Forget every position from `length` on (e.g. to re-feed the end of a sequence); emptied, also `derived`."
         self.length = max(0, min(length, self.length))
         if self.length == 0:  # nothing cached: the weights may change before the cache is filled again
             self.derived.clear()
@@ -207,7 +207,7 @@ def rms_norm(x:torch.Tensor, # vectors along the last dimension
             ) -> torch.Tensor:
     "weight * x / sqrt(mean(x**2) + eps) along the last dimension, in float32 at least (bfloat16 is widened)."
     if not x.is_cpu or x.dtype != torch.float32:  # a GPU (PyTorch's fused kernel), bfloat16 or float64
-        wide = x.to(torch.promote_types(x.dtype, torch.float32))  # float64 stays float64
+        wide = x if x.dtype == torch.float64 else x.float()  # bfloat16 is summed in float32, float64 in float64
         return weight * F.rms_norm(wide, (x.size(-1),), eps=eps).to(x.dtype)
     keep_graph = torch.is_grad_enabled()
     if keep_graph and x.numel() > 4096:  # training on many float32 vectors on a CPU

@@ -70,6 +70,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=60, help="paired rounds per variant")
     args = ap.parse_args(argv)
+    if args.rounds < 1:
+        ap.error(f"--rounds must be at least 1 (each round times every variant next to GPT-2); got {args.rounds}")
     torch.set_num_threads(1)
     models = make_models()
     prompt = torch.randint(0, 2048, (1, 64))
